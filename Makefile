@@ -1,0 +1,115 @@
+# iotpub: build, test, demo and install.
+#   make          build everything           make check   deps + build + all tests (what CI runs)
+#   make demo     deps + build + the demo    make deps    install build/run/test dependencies (apt-get)
+#   make install  DESTDIR= PREFIX= honoured  make clean
+# Library flags come from pkg-config and are looked up lazily, so `make deps` can run on a bare machine.
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+DATADIR ?= $(PREFIX)/share
+SYSCONFDIR ?= /etc
+VERSION := 0.1.0
+
+B := build
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+CFLAGS ?= -O2 -g
+WERROR ?= 1
+
+WARNINGS := -Wall -Wextra -Wshadow -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes -Wvla \
+	-Wimplicit-fallthrough -Wno-unused-parameter -Wno-missing-field-initializers
+ifeq ($(WERROR),1)
+WARNINGS += -Werror
+endif
+
+SHARED_PKGS := libsystemd gnutls json-c libcoap-3-gnutls
+DAEMON_PKGS := $(SHARED_PKGS) sqlite3 inih
+CLOUDSIM_PKGS := $(SHARED_PKGS)
+TEST_PKGS := $(DAEMON_PKGS) $(CLOUDSIM_PKGS) cmocka
+
+pc_cflags = $(shell $(PKG_CONFIG) --cflags $(1))
+pc_libs = $(shell $(PKG_CONFIG) --libs $(1))
+
+BASE_CFLAGS = -std=gnu17 -fPIC $(WARNINGS) -MMD -MP -D_GNU_SOURCE -DIOTPUB_VERSION='"$(VERSION)"' \
+	-Ilib/shared -Ilib/include $(call pc_cflags,$(TEST_PKGS)) $(CFLAGS)
+
+SHARED_SRC := $(wildcard lib/shared/*.c)
+DAEMON_SRC := $(filter-out daemon/main.c,$(wildcard daemon/*.c))
+CLOUDSIM_SRC := $(filter-out tools/cloudsim/main.c,$(wildcard tools/cloudsim/*.c))
+UNIT_SRC := $(wildcard tests/unit/test-*.c)
+TESTTOOL_SRC := $(wildcard tests/tools/*.c) $(wildcard tests/integration/*.c)
+
+obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
+
+LIBSHARED := $(B)/libshared.a
+LIBDAEMON := $(B)/libdaemon.a
+LIBCLOUDSIM := $(B)/libcloudsim.a
+PROGRAMS := $(B)/iotpubd $(B)/iotpub-cloudsim
+UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/tests/unit/%,$(UNIT_SRC))
+TEST_TOOLS := $(patsubst %.c,$(B)/tests/bin/%,$(notdir $(TESTTOOL_SRC)))
+
+.PHONY: all check demo deps install clean build-tests
+.DEFAULT_GOAL := all
+
+all: $(PROGRAMS)
+
+build-tests: all $(UNIT_TESTS) $(TEST_TOOLS)
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(BASE_CFLAGS) -c $< -o $@
+
+$(LIBSHARED): $(call obj,$(SHARED_SRC))
+	@mkdir -p $(dir $@)
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(LIBDAEMON): $(call obj,$(DAEMON_SRC))
+	@mkdir -p $(dir $@)
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(LIBCLOUDSIM): $(call obj,$(CLOUDSIM_SRC))
+	@mkdir -p $(dir $@)
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(B)/iotpubd: $(call obj,daemon/main.c) $(LIBDAEMON) $(LIBSHARED)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(DAEMON_PKGS)) -lm
+
+$(B)/iotpub-cloudsim: $(call obj,tools/cloudsim/main.c) $(LIBCLOUDSIM) $(LIBSHARED)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(CLOUDSIM_PKGS)) -lm
+
+$(B)/tests/unit/%: $(B)/obj/tests/unit/%.o $(LIBDAEMON) $(LIBCLOUDSIM) $(LIBSHARED)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(TEST_PKGS)) -lm
+
+$(B)/tests/bin/%: $(B)/obj/tests/tools/%.o $(LIBSHARED)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(SHARED_PKGS)) -lm
+
+$(B)/tests/bin/%: $(B)/obj/tests/integration/%.o $(LIBSHARED)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(SHARED_PKGS)) -lm
+
+deps:
+	@tools/install-deps.sh
+
+check: deps
+	$(MAKE) build-tests
+	tests/run-tests.sh $(B)
+
+demo: deps
+	$(MAKE) all
+	tools/demo.sh $(B)
+
+install: all
+	install -Dm0755 $(B)/iotpubd $(DESTDIR)$(SBINDIR)/iotpubd
+	install -Dm0755 $(B)/iotpub-cloudsim $(DESTDIR)$(BINDIR)/iotpub-cloudsim
+	install -Dm0644 dbus/org.iotpub1.conf $(DESTDIR)$(DATADIR)/dbus-1/system.d/org.iotpub1.conf
+	install -Dm0644 dbus/org.iotpub1.xml $(DESTDIR)$(DATADIR)/dbus-1/interfaces/org.iotpub1.xml
+
+clean:
+	rm -rf $(B)
+
+-include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
