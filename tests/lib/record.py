@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Reads iotpub-cloudsim's record (one JSON object a line) for the integration tests: counts events, and checks
+# that a device's published payloads are exactly the expected bytes, in order, with nothing lost or extra.
+"""usage: record.py count RECORD [--event=E] [--device=DN]
+       record.py check RECORD --device=DN (--pubclient=JSON | --expect=FILE) [--allow-duplicates]
+FILE has one base64 payload a line; JSON is pubclient's summary (its "payloads" are plain strings)."""
+
+import argparse
+import base64
+import json
+import sys
+
+
+def load(path):
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = f.read()
+    except FileNotFoundError:
+        return []
+    # The emulator may be writing right now: a last line without its newline is not complete yet.
+    lines = data.split("\n")[:-1]
+    events = []
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            events.append(json.loads(line))
+        except json.JSONDecodeError as e:
+            sys.exit(f"record.py: {path}:{n}: not JSON ({e})")
+    return events
+
+
+def show(b64):
+    raw = base64.b64decode(b64)
+    text = repr(raw[:40]) + ("..." if len(raw) > 40 else "")
+    return f"{text} ({len(raw)} bytes)"
+
+
+def expected_payloads(args):
+    if args.pubclient:
+        with open(args.pubclient, encoding="utf-8") as f:
+            return [base64.b64encode(p.encode()).decode() for p in json.load(f)["payloads"]]
+    with open(args.expect, encoding="ascii") as f:
+        return [line.strip() for line in f if line.strip()]
+
+
+def check(args, events):
+    # Compare decoded bytes, so that base64 spelling differences cannot matter.
+    got = [base64.b64encode(base64.b64decode(e.get("payload", ""))).decode()
+           for e in events if e.get("event") == "publish" and e.get("deviceName") == args.device]
+    want = expected_payloads(args)
+    seen, firsts = set(), []
+    for p in got:
+        if p not in seen:
+            seen.add(p)
+            firsts.append(p)
+    dups = len(got) - len(firsts)
+    missing = [p for p in want if p not in seen]
+    extra = [p for p in firsts if p not in set(want)]
+    errors = []
+    if missing:
+        errors.append(f"{len(missing)} expected payload(s) never recorded, first: {show(missing[0])}")
+    if extra:
+        errors.append(f"{len(extra)} unexpected payload(s) recorded, first: {show(extra[0])}")
+    if dups and not args.allow_duplicates:
+        errors.append(f"{dups} duplicate record entries")
+    if not missing and not extra and firsts != want:
+        i = next(i for i, (a, b) in enumerate(zip(firsts, want)) if a != b)
+        errors.append(f"order differs at position {i}: expected {show(want[i])}, recorded {show(firsts[i])}")
+    print(f"record.py: device {args.device}: expected {len(want)}, recorded {len(got)} "
+          f"({dups} duplicate(s)), {'OK' if not errors else 'MISMATCH'}")
+    for e in errors:
+        print(f"record.py:   {e}")
+    return 1 if errors else 0
+
+
+def main():
+    ap = argparse.ArgumentParser(usage=__doc__)
+    ap.add_argument("command", choices=["count", "check"])
+    ap.add_argument("record")
+    ap.add_argument("--event", default="publish")
+    ap.add_argument("--device")
+    ap.add_argument("--pubclient")
+    ap.add_argument("--expect")
+    ap.add_argument("--allow-duplicates", action="store_true")
+    args = ap.parse_args()
+    events = load(args.record)
+    if args.command == "count":
+        print(sum(1 for e in events if e.get("event") == args.event
+                  and (args.device is None or e.get("deviceName") == args.device)))
+        return 0
+    if not args.device or not (args.pubclient or args.expect):
+        ap.error("check needs --device and --pubclient or --expect")
+    return check(args, events)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
