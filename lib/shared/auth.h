@@ -36,7 +36,9 @@ typedef struct AuthResponse {
 
 /* Parses a 2.05 /auth payload. With want_aes, "random" (string, 1..32 chars) and "seqOffset" (JSON integer)
  * are required as well as "token" (string, 1..192 chars). Returns 0 or -EBADMSG (not JSON, missing field,
- * wrong type, too long). On success the caller owns the strings; release with auth_response_done(). */
+ * wrong type, too long). On success the caller owns the strings; release with auth_response_done().
+ * The payload must be exactly one JSON object (only whitespace may follow it); seqOffset must lie in
+ * 0..UINT32_MAX because it seeds the 32-bit seq counter; strings with an embedded NUL are rejected. */
 int auth_response_parse(const void *data, size_t len, bool want_aes, AuthResponse *ret);
 void auth_response_done(AuthResponse *r); /* wipes and frees; safe to call twice */
 
@@ -57,7 +59,9 @@ typedef struct AuthClaim {
 } AuthClaim;
 
 /* Returns 0 or -EBADMSG: not a JSON object, missing productKey/deviceName/clientId/sign, a non-scalar value,
- * clientId longer than 64, unknown signmethod, seq not a non-negative decimal, more than 16 fields. */
+ * clientId longer than 64, unknown signmethod, seq not a non-negative decimal, more than 16 fields.
+ * Also -EBADMSG: productKey/deviceName/clientId/sign not non-empty JSON strings, seq above UINT32_MAX, ackMode
+ * other than 0 or 1 (a number or a decimal string), null values, trailing bytes after the object. */
 int auth_claim_parse(const void *data, size_t len, AuthClaim *ret);
 void auth_claim_done(AuthClaim *c);
 
