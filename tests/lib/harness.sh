@@ -294,9 +294,11 @@ expect_publish_error() {
         if pubclient "$out" --count=1 --no-wait --timeout=10 "$@"; then
                 fail "$what: Publish succeeded, expected $want"
         fi
-        got=$(json_get "$out" 'd["errors"][0]["error"].split(":")[0] if d["errors"] else "(no D-Bus error)"')
+        got=$(publish_error_of "$out")
         assert_eq "$want" "$got" "$what"
 }
+# publish_error_of PUBCLIENT-JSON: the D-Bus error name of the first failed Publish.
+publish_error_of() { json_get "$1" 'd["errors"][0]["error"].split(":")[0] if d["errors"] else "(no D-Bus error)"'; }
 
 # record_count [--event=E] [--device=DN]: lines in the cloudsim record (publish events by default).
 record_count() { python3 "$HARNESS_LIB/record.py" count "$RECORD" "$@"; }
@@ -309,7 +311,7 @@ assert_eq() {
         harness_log "ok: $3 ($2)"
 }
 assert_ge() {
-        [[ "$2" =~ ^[0-9]+$ ]] && (($2 >= $1)) || fail "$3: expected >= $1, got '$2'"
+        if ! [[ "$2" =~ ^[0-9]+$ ]] || (($2 < $1)); then fail "$3: expected >= $1, got '$2'"; fi
         harness_log "ok: $3 ($2 >= $1)"
 }
 # assert_grep FILE EXTENDED-REGEX WHAT

@@ -3,7 +3,7 @@
 # Reads iotpub-cloudsim's record (one JSON object a line) for the integration tests: counts events, and checks
 # that a device's published payloads are exactly the expected bytes, in order, with nothing lost or extra.
 """usage: record.py count RECORD [--event=E] [--device=DN]
-       record.py check RECORD --device=DN (--pubclient=JSON | --expect=FILE) [--allow-duplicates]
+       record.py check RECORD --device=DN (--pubclient=JSON | --expect=FILE)... [--topic=T] [--allow-duplicates]
 FILE has one base64 payload a line; JSON is pubclient's summary (its "payloads" are plain strings)."""
 
 import argparse
@@ -38,18 +38,26 @@ def show(b64):
 
 
 def expected_payloads(args):
-    if args.pubclient:
-        with open(args.pubclient, encoding="utf-8") as f:
-            return [base64.b64encode(p.encode()).decode() for p in json.load(f)["payloads"]]
-    with open(args.expect, encoding="ascii") as f:
-        return [line.strip() for line in f if line.strip()]
+    want = []
+    for kind, path in args.sources:
+        with open(path, encoding="utf-8") as f:
+            if kind == "pubclient":
+                want += [base64.b64encode(p.encode()).decode() for p in json.load(f)["payloads"]]
+            else:
+                want += [line.strip() for line in f if line.strip()]
+    return want
 
 
 def check(args, events):
     # Compare decoded bytes, so that base64 spelling differences cannot matter.
-    got = [base64.b64encode(base64.b64decode(e.get("payload", ""))).decode()
-           for e in events if e.get("event") == "publish" and e.get("deviceName") == args.device]
+    mine = [e for e in events if e.get("event") == "publish" and e.get("deviceName") == args.device]
+    got = [base64.b64encode(base64.b64decode(e.get("payload", ""))).decode() for e in mine]
     want = expected_payloads(args)
+    errors = []
+    if args.topic:
+        wrong = [e.get("topic") for e in mine if e.get("topic") != args.topic]
+        if wrong:
+            errors.append(f"{len(wrong)} entries with topic other than {args.topic}, first: {wrong[0]}")
     seen, firsts = set(), []
     for p in got:
         if p not in seen:
@@ -58,7 +66,6 @@ def check(args, events):
     dups = len(got) - len(firsts)
     missing = [p for p in want if p not in seen]
     extra = [p for p in firsts if p not in set(want)]
-    errors = []
     if missing:
         errors.append(f"{len(missing)} expected payload(s) never recorded, first: {show(missing[0])}")
     if extra:
@@ -81,8 +88,10 @@ def main():
     ap.add_argument("record")
     ap.add_argument("--event", default="publish")
     ap.add_argument("--device")
-    ap.add_argument("--pubclient")
-    ap.add_argument("--expect")
+    # Both kinds of expectation are concatenated in command-line order.
+    ap.add_argument("--pubclient", dest="sources", action="append", type=lambda p: ("pubclient", p))
+    ap.add_argument("--expect", dest="sources", action="append", type=lambda p: ("expect", p))
+    ap.add_argument("--topic", help="every entry of the device must have this topic")
     ap.add_argument("--allow-duplicates", action="store_true")
     args = ap.parse_args()
     events = load(args.record)
@@ -90,7 +99,7 @@ def main():
         print(sum(1 for e in events if e.get("event") == args.event
                   and (args.device is None or e.get("deviceName") == args.device)))
         return 0
-    if not args.device or not (args.pubclient or args.expect):
+    if not args.device or not args.sources:
         ap.error("check needs --device and --pubclient or --expect")
     return check(args, events)
 
