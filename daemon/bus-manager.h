@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* org.iotpub1.Manager on /org/iotpub1: Publish, queue properties, and the unicast Delivered/Failed signals. */
+#pragma once
+
+#include <stdint.h>
+#include <systemd/sd-bus.h>
+
+typedef struct Manager Manager;
+typedef struct Device Device;
+
+int bus_manager_register(Manager *m);
+
+/* Reads "ay a{sv}" from msg (positioned after the topic), validates, and queues the message for d. Returns 1
+ * when the reply will be sent after the commit, or a negative errno with error set. */
+int bus_manager_publish(Manager *m, Device *d, sd_bus_message *msg, const char *topic, sd_bus_error *error);
+
+/* Signals to the publishing connection only (destination = its unique name). */
+void bus_manager_emit_delivered(Manager *m, const char *destination, uint64_t id, const char *cloud_id);
+void bus_manager_emit_failed(Manager *m, const char *destination, uint64_t id, const char *reason);
+
+void bus_manager_emit_changed(Manager *m);

@@ -1,0 +1,339 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* libcoap on sd-event; see coap-glue.h. The only module that drives libcoap's I/O. */
+#include <netdb.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+
+#include "coap-glue.h"
+#include "log.h"
+
+#define COAP_GLUE_MTU 1280 /* the platform's PDU limit (PROTOCOL.md A.13) */
+
+struct CoapGlueSession {
+        CoapGlue *glue;
+        coap_session_t *session;
+        uint8_t token[8];
+        size_t token_len;
+        uint32_t next_token;
+        coap_glue_reply_t cb;
+        void *userdata;
+};
+
+struct CoapGlue {
+        sd_event *event;
+        coap_context_t *ctx;
+        sd_event_source *io_source;
+        sd_event_source *timer_source;
+        sd_event_source *release_source;
+        coap_session_t **released;  /* sessions to drop outside libcoap's dispatch */
+        size_t n_released;
+};
+
+static void coap_glue_rearm(CoapGlue *g) {
+        coap_tick_t now;
+        unsigned ms;
+
+        coap_ticks(&now);
+        ms = coap_io_prepare_epoll(g->ctx, now);
+        if (ms == 0) {
+                /* Nothing to retransmit or expire: no wakeups. */
+                (void) sd_event_source_set_enabled(g->timer_source, SD_EVENT_OFF);
+                return;
+        }
+        (void) sd_event_source_set_time_relative(g->timer_source, (uint64_t) ms * 1000);
+        (void) sd_event_source_set_enabled(g->timer_source, SD_EVENT_ONESHOT);
+}
+
+static void coap_glue_process(CoapGlue *g) {
+        (void) coap_io_process(g->ctx, COAP_IO_NO_WAIT);
+        coap_glue_rearm(g);
+}
+
+static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        coap_glue_process(userdata);
+        return 0;
+}
+
+static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        coap_glue_process(userdata);
+        return 0;
+}
+
+static int on_release(sd_event_source *s, void *userdata) {
+        CoapGlue *g = userdata;
+
+        for (size_t i = 0; i < g->n_released; i++)
+                coap_session_release(g->released[i]);
+        g->n_released = 0;
+        coap_glue_rearm(g);
+        return 0;
+}
+
+/* Completes the outstanding request of s, if tok (when given) is its token. */
+static void session_complete(CoapGlueSession *s, const coap_bin_const_t *tok, const coap_pdu_t *reply, int error) {
+        coap_glue_reply_t cb = s->cb;
+
+        if (!cb)
+                return;
+        if (tok && (tok->length != s->token_len || memcmp(tok->s, s->token, s->token_len) != 0))
+                return;
+        s->cb = NULL;
+        cb(s->userdata, reply, error);
+}
+
+static coap_response_t on_response(coap_session_t *session, const coap_pdu_t *sent, const coap_pdu_t *received,
+                                   const coap_mid_t mid) {
+        CoapGlueSession *s = coap_session_get_app_data(session);
+        coap_bin_const_t tok = coap_pdu_get_token(received);
+
+        /* Responses are matched by token only (PROTOCOL.md A.2); anything unexpected is ignored. */
+        if (s)
+                session_complete(s, &tok, received, 0);
+        return COAP_RESPONSE_OK;
+}
+
+static void on_nack(coap_session_t *session, const coap_pdu_t *sent, const coap_nack_reason_t reason,
+                    const coap_mid_t mid) {
+        CoapGlueSession *s = coap_session_get_app_data(session);
+        coap_bin_const_t tok;
+        int error;
+
+        if (!s)
+                return;
+        switch (reason) {
+        case COAP_NACK_TOO_MANY_RETRIES:
+                error = -ETIMEDOUT;
+                break;
+        case COAP_NACK_NOT_DELIVERABLE:
+        case COAP_NACK_RST:
+        case COAP_NACK_ICMP_ISSUE:
+                error = -ECONNREFUSED;
+                break;
+        case COAP_NACK_TLS_FAILED:
+                error = -EPROTO;
+                break;
+        default:
+                error = -ECONNRESET;
+                break;
+        }
+        log_debug("CoAP request failed without a response (reason %d).", (int) reason);
+        if (sent) {
+                tok = coap_pdu_get_token(sent);
+                session_complete(s, &tok, NULL, error);
+        } else
+                session_complete(s, NULL, NULL, error);
+}
+
+static void on_coap_log(coap_log_t level, const char *message) {
+        /* libcoap's own diagnostics; its log level is kept at warnings, which never include payloads. */
+        log_debug("libcoap: %.*s", (int) strcspn(message, "\n"), message);
+}
+
+int coap_glue_new(sd_event *event, CoapGlue **ret) {
+        _cleanup_(coap_glue_freep) CoapGlue *g = NULL;
+        int fd, r;
+
+        coap_startup();
+        coap_set_log_handler(on_coap_log);
+        coap_set_log_level(LOG_WARNING);
+
+        g = calloc(1, sizeof(*g));
+        if (!g)
+                return -ENOMEM;
+        g->event = sd_event_ref(event);
+        g->ctx = coap_new_context(NULL);
+        if (!g->ctx)
+                return -ENOMEM;
+        coap_register_response_handler(g->ctx, on_response);
+        coap_register_nack_handler(g->ctx, on_nack);
+
+        fd = coap_context_get_coap_fd(g->ctx);
+        if (fd < 0)
+                return log_error_errno(EOPNOTSUPP, "libcoap was built without epoll support.");
+        r = sd_event_add_io(event, &g->io_source, fd, EPOLLIN, on_io, g);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_description(g->io_source, "coap-io");
+        r = sd_event_add_time_relative(event, &g->timer_source, CLOCK_MONOTONIC, 0, 0, on_timer, g);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_enabled(g->timer_source, SD_EVENT_OFF);
+        (void) sd_event_source_set_description(g->timer_source, "coap-timer");
+        r = sd_event_add_defer(event, &g->release_source, on_release, g);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_enabled(g->release_source, SD_EVENT_OFF);
+
+        *ret = TAKE_PTR(g);
+        return 0;
+}
+
+CoapGlue *coap_glue_free(CoapGlue *g) {
+        if (!g)
+                return NULL;
+        for (size_t i = 0; i < g->n_released; i++)
+                coap_session_release(g->released[i]);
+        free(g->released);
+        sd_event_source_unref(g->io_source);
+        sd_event_source_unref(g->timer_source);
+        sd_event_source_unref(g->release_source);
+        if (g->ctx)
+                coap_free_context(g->ctx);
+        sd_event_unref(g->event);
+        free(g);
+        return NULL;
+}
+
+/* Splits "host", "host:port" or "[v6]:port". */
+static int endpoint_split(const char *endpoint, uint16_t default_port, char **ret_host, char **ret_port) {
+        const char *colon, *host_end;
+        char *host, *port;
+        size_t host_len;
+
+        if (endpoint[0] == '[') {
+                host_end = strchr(endpoint, ']');
+                if (!host_end || (host_end[1] != 0 && host_end[1] != ':'))
+                        return -EINVAL;
+                host_len = (size_t) (host_end - endpoint - 1);
+                endpoint++;
+                colon = host_end[1] == ':' ? host_end + 1 : NULL;
+        } else {
+                colon = strrchr(endpoint, ':');
+                if (colon && strchr(endpoint, ':') != colon)
+                        return -EINVAL; /* a bare IPv6 address needs brackets */
+                host_len = colon ? (size_t) (colon - endpoint) : strlen(endpoint);
+        }
+        if (host_len == 0 || (colon && colon[1] == 0))
+                return -EINVAL;
+
+        host = strndup(endpoint, host_len);
+        if (colon)
+                port = strdup(colon + 1);
+        else if (asprintf(&port, "%u", default_port) < 0)
+                port = NULL;
+        if (!host || !port) {
+                free(host);
+                free(port);
+                return -ENOMEM;
+        }
+        *ret_host = host;
+        *ret_port = port;
+        return 0;
+}
+
+static int endpoint_resolve(const char *endpoint, uint16_t default_port, coap_address_t *ret) {
+        _cleanup_free_ char *host = NULL, *port = NULL;
+        struct addrinfo hints = {
+                .ai_socktype = SOCK_DGRAM,
+                .ai_flags = AI_NUMERICSERV | AI_NUMERICHOST,
+        };
+        struct addrinfo *res = NULL;
+        int r;
+
+        r = endpoint_split(endpoint, default_port, &host, &port);
+        if (r < 0)
+                return r;
+        r = getaddrinfo(host, port, &hints, &res);
+        if (r == EAI_NONAME) {
+                hints.ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG;
+                r = getaddrinfo(host, port, &hints, &res);
+        }
+        if (r != 0) {
+                log_debug("Cannot resolve '%s': %s", endpoint, gai_strerror(r));
+                return r == EAI_SERVICE ? -EINVAL : -EHOSTUNREACH;
+        }
+        coap_address_init(ret);
+        memcpy(&ret->addr, res->ai_addr, MIN((size_t) res->ai_addrlen, sizeof(ret->addr)));
+        ret->size = res->ai_addrlen;
+        freeaddrinfo(res);
+        return 0;
+}
+
+int coap_glue_session_new(CoapGlue *g, const char *endpoint, uint16_t default_port, CoapGlueSession **ret) {
+        CoapGlueSession *s;
+        coap_address_t dst;
+        int r;
+
+        r = endpoint_resolve(endpoint, default_port, &dst);
+        if (r < 0)
+                return r;
+        s = calloc(1, sizeof(*s));
+        if (!s)
+                return -ENOMEM;
+        s->glue = g;
+        s->session = coap_new_client_session(g->ctx, NULL, &dst, COAP_PROTO_UDP);
+        if (!s->session) {
+                free(s);
+                return -ENOMEM;
+        }
+        coap_session_set_app_data(s->session, s);
+        coap_session_set_mtu(s->session, COAP_GLUE_MTU);
+        (void) coap_prng(&s->next_token, sizeof(s->next_token));
+        *ret = s;
+        return 0;
+}
+
+CoapGlueSession *coap_glue_session_free(CoapGlueSession *s) {
+        CoapGlue *g;
+        coap_session_t **n;
+
+        if (!s)
+                return NULL;
+        g = s->glue;
+        coap_session_set_app_data(s->session, NULL);
+        /* We may be inside libcoap's dispatch of this very session: release it from a deferred source. */
+        n = reallocarray(g->released, g->n_released + 1, sizeof(coap_session_t *));
+        if (n) {
+                g->released = n;
+                g->released[g->n_released++] = s->session;
+                (void) sd_event_source_set_enabled(g->release_source, SD_EVENT_ONESHOT);
+        }
+        free(s);
+        return NULL;
+}
+
+coap_mid_t coap_glue_session_new_mid(CoapGlueSession *s) {
+        return coap_new_message_id(s->session);
+}
+
+void coap_glue_session_new_token(CoapGlueSession *s, uint8_t token[static 4]) {
+        uint32_t v = s->next_token++;
+
+        memcpy(token, &v, 4);
+}
+
+size_t coap_glue_pdu_size(const coap_pdu_t *pdu) {
+        coap_bin_const_t tok = coap_pdu_get_token(pdu);
+        coap_opt_iterator_t it;
+        const uint8_t *data;
+        coap_opt_t *opt;
+        size_t n = 4 + tok.length, len = 0;
+
+        if (coap_option_iterator_init(pdu, &it, COAP_OPT_ALL))
+                while ((opt = coap_option_next(&it)))
+                        n += coap_opt_size(opt);
+        if (coap_get_data(pdu, &len, &data) && len > 0)
+                n += 1 + len;
+        return n;
+}
+
+int coap_glue_send(CoapGlueSession *s, coap_pdu_t *pdu, coap_glue_reply_t cb, void *userdata) {
+        coap_bin_const_t tok = coap_pdu_get_token(pdu);
+        size_t size = coap_glue_pdu_size(pdu);
+
+        if (tok.length > sizeof(s->token)) {
+                coap_delete_pdu(pdu);
+                return -EINVAL;
+        }
+        memcpy(s->token, tok.s, tok.length);
+        s->token_len = tok.length;
+        s->cb = cb;
+        s->userdata = userdata;
+        if (coap_send(s->session, pdu) == COAP_INVALID_MID) {
+                s->cb = NULL;
+                return -EIO;
+        }
+        coap_glue_rearm(s->glue);
+        return (int) size;
+}

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* One libcoap context driven by sd-event (its epoll fd plus a timer for retransmissions), and client sessions
+ * with at most one outstanding request each, whose reply or failure comes back through a callback. */
+#pragma once
+
+#include <coap3/coap.h>
+#include <systemd/sd-event.h>
+
+#include "macro.h"
+
+typedef struct CoapGlue CoapGlue;
+typedef struct CoapGlueSession CoapGlueSession;
+
+/* reply is NULL when error < 0: -ETIMEDOUT (no answer after RFC 7252 retransmissions), -ECONNREFUSED (ICMP or
+ * RST), -EPROTO (DTLS failure), -ECONNRESET (session lost). */
+typedef void (*coap_glue_reply_t)(void *userdata, const coap_pdu_t *reply, int error);
+
+int coap_glue_new(sd_event *event, CoapGlue **ret);
+CoapGlue *coap_glue_free(CoapGlue *g);
+DEFINE_TRIVIAL_CLEANUP_FUNC(CoapGlue *, coap_glue_free);
+
+/* endpoint: "host", "host:port", "[v6]:port". Resolution of a host name blocks (see README). */
+int coap_glue_session_new(CoapGlue *g, const char *endpoint, uint16_t default_port, CoapGlueSession **ret);
+CoapGlueSession *coap_glue_session_free(CoapGlueSession *s);
+DEFINE_TRIVIAL_CLEANUP_FUNC(CoapGlueSession *, coap_glue_session_free);
+
+coap_mid_t coap_glue_session_new_mid(CoapGlueSession *s);
+void coap_glue_session_new_token(CoapGlueSession *s, uint8_t token[static 4]);
+
+/* Sends pdu (ownership taken, also on failure). Returns the datagram size or a negative errno. */
+int coap_glue_send(CoapGlueSession *s, coap_pdu_t *pdu, coap_glue_reply_t cb, void *userdata);
+
+/* Encoded size of a PDU as it travels in a datagram. */
+size_t coap_glue_pdu_size(const coap_pdu_t *pdu);

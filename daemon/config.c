@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Parsing of iotpubd.conf with inih; see config.h. */
+#include <errno.h>
+#include <stddef.h>
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "config.h"
+#include "log.h"
+#include "macro.h"
+
+#define USEC_PER_SEC 1000000ULL
+
+void config_defaults(Config *c) {
+        *c = (Config) {
+                .max_queue_messages = 1000000,
+                .max_queue_bytes = 256ULL * 1024 * 1024,
+                .backoff_min_usec = 1 * USEC_PER_SEC,
+                .backoff_max_usec = 300 * USEC_PER_SEC,
+        };
+}
+
+typedef struct ConfigParse {
+        Config config;
+        char error[256];
+} ConfigParse;
+
+static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *ret) {
+        char *end;
+        unsigned long long v;
+
+        if (!s || *s < '0' || *s > '9')
+                return -EINVAL;
+        errno = 0;
+        v = strtoull(s, &end, 10);
+        if (errno != 0 || *end || v < min || v > max)
+                return -EINVAL;
+        *ret = v;
+        return 0;
+}
+
+static int on_key(void *userdata, const char *section, const char *name, const char *value) {
+        static const struct {
+                const char *name;
+                size_t offset;
+                uint64_t min, max, scale;
+        } keys[] = {
+                { "MaxQueueMessages", offsetof(Config, max_queue_messages), 1, UINT32_MAX, 1 },
+                { "MaxQueueBytes", offsetof(Config, max_queue_bytes), 1024, UINT64_MAX / 2, 1 },
+                { "BackoffMinSec", offsetof(Config, backoff_min_usec), 1, 3600, USEC_PER_SEC },
+                { "BackoffMaxSec", offsetof(Config, backoff_max_usec), 1, 86400, USEC_PER_SEC },
+        };
+        ConfigParse *p = userdata;
+        uint64_t v;
+
+        if (!streq(section, "Daemon")) {
+                (void) snprintf(p->error, sizeof(p->error), "unknown section [%s], expected [Daemon]", section);
+                return 0;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
+                if (!streq(name, keys[i].name))
+                        continue;
+                if (parse_u64(value, keys[i].min, keys[i].max, &v) < 0) {
+                        (void) snprintf(p->error, sizeof(p->error), "%s= '%s' is not a number in %llu..%llu", name,
+                                        value, (unsigned long long) keys[i].min, (unsigned long long) keys[i].max);
+                        return 0;
+                }
+                *(uint64_t *) ((char *) &p->config + keys[i].offset) = v * keys[i].scale;
+                return 1;
+        }
+        (void) snprintf(p->error, sizeof(p->error), "unknown key %s=", name);
+        return 0;
+}
+
+int config_load(const char *path, Config *c) {
+        ConfigParse p = { .config = *c };
+        FILE *f;
+        int line;
+
+        f = fopen(path, "re");
+        if (!f) {
+                if (errno == ENOENT)
+                        return 0;
+                return log_error_errno(errno, "Cannot open %s: %m", path);
+        }
+        line = ini_parse_file(f, on_key, &p);
+        fclose(f);
+        if (line != 0)
+                return log_error_errno(EINVAL, "%s:%d: %s", path, line,
+                                       p.error[0] ? p.error : "syntax error, expected [Daemon] and Key=Value lines");
+        if (p.config.backoff_min_usec > p.config.backoff_max_usec)
+                return log_error_errno(EINVAL, "%s: BackoffMinSec= is larger than BackoffMaxSec=.", path);
+        *c = p.config;
+        return 0;
+}

@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* iotpubd.conf: daemon-wide settings. A missing file means all defaults. */
+#pragma once
+
+#include <stdint.h>
+
+typedef struct Config {
+        uint64_t max_queue_messages;
+        uint64_t max_queue_bytes;
+        uint64_t backoff_min_usec;
+        uint64_t backoff_max_usec;
+} Config;
+
+void config_defaults(Config *c);
+
+/* Parses path into c (which should hold the defaults). A missing file is not an error. A malformed one logs
+ * "path:line: reason" and returns -EINVAL, leaving c unchanged. */
+int config_load(const char *path, Config *c);

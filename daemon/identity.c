@@ -1,0 +1,286 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Parsing and validation of device identity files with inih; see identity.h. */
+#include <fcntl.h>
+#include <ini.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "identity.h"
+#include "log.h"
+
+#define SECRET_MAX 64 /* the SDK's HMAC key limit (A.4) */
+
+static const char *const transport_kind_table[_TRANSPORT_KIND_MAX] = {
+        [TRANSPORT_COAP_AES] = "coap-aes",
+        [TRANSPORT_COAP_DTLS] = "coap-dtls",
+        [TRANSPORT_HTTPS] = "https",
+};
+
+const char *transport_kind_to_string(TransportKind k) {
+        if (k < 0 || k >= _TRANSPORT_KIND_MAX)
+                return NULL;
+        return transport_kind_table[k];
+}
+
+TransportKind transport_kind_from_string(const char *s) {
+        for (TransportKind k = 0; k < _TRANSPORT_KIND_MAX; k++)
+                if (s && streq(s, transport_kind_table[k]))
+                        return k;
+        return _TRANSPORT_KIND_INVALID;
+}
+
+Identity *identity_free(Identity *id) {
+        if (!id)
+                return NULL;
+        free(id->name);
+        free(id->path);
+        free(id->product_key);
+        free(id->device_name);
+        free(id->client_id);
+        erase_and_free(id->secret);
+        free(id->endpoint);
+        free(id->ca_file);
+        free(id);
+        return NULL;
+}
+
+static bool chars_valid(const char *s, const char *extra, size_t max) {
+        size_t n = strlen(s);
+
+        if (n == 0 || n > max)
+                return false;
+        for (const char *p = s; *p; p++)
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+                      strchr(extra, *p)))
+                        return false;
+        return true;
+}
+
+bool identity_name_is_valid(const char *name) {
+        return chars_valid(name, "_-", 64);
+}
+
+typedef struct ParseState {
+        Identity *id;
+        const char *path;
+        const char *credentials_dir;
+        char error[256];
+        char *secret_file;
+        char *secret_credential;
+        bool secret_inline;
+        int lines_seen; /* inih does not pass the line number to the handler */
+} ParseState;
+
+_printf_(2, 3) static int parse_error(ParseState *st, const char *fmt, ...) {
+        va_list ap;
+
+        if (!st->error[0]) {
+                va_start(ap, fmt);
+                (void) vsnprintf(st->error, sizeof(st->error), fmt, ap);
+                va_end(ap);
+        }
+        return 0;
+}
+
+static int set_string(char **field, const char *value) {
+        return free_and_strdup(field, value) < 0 ? 0 : 1;
+}
+
+static int on_key(void *userdata, const char *section, const char *name, const char *value) {
+        ParseState *st = userdata;
+        Identity *id = st->id;
+
+        if (!streq(section, "Device"))
+                return parse_error(st, "unknown section [%s], expected [Device]", section);
+        if (streq(name, "ProductKey"))
+                return chars_valid(value, "", 32) ? set_string(&id->product_key, value)
+                                                  : parse_error(st, "ProductKey= '%s' is not 1-32 letters and digits", value);
+        if (streq(name, "DeviceName"))
+                return chars_valid(value, "_-.:@", 32) ? set_string(&id->device_name, value)
+                                                       : parse_error(st, "DeviceName= '%s' is not 1-32 characters of [A-Za-z0-9_.:@-]", value);
+        if (streq(name, "ClientId"))
+                return chars_valid(value, "_-.:@&|", 64) ? set_string(&id->client_id, value)
+                                                         : parse_error(st, "ClientId= '%s' is not 1-64 printable characters", value);
+        if (streq(name, "Secret")) {
+                if (strlen(value) == 0 || strlen(value) > SECRET_MAX)
+                        return parse_error(st, "Secret= must be 1-64 characters");
+                st->secret_inline = true;
+                erase_and_free(id->secret);
+                id->secret = strdup(value);
+                return id->secret ? 1 : 0;
+        }
+        if (streq(name, "SecretFile"))
+                return value[0] == '/' ? set_string(&st->secret_file, value)
+                                       : parse_error(st, "SecretFile= '%s' is not an absolute path", value);
+        if (streq(name, "SecretCredential"))
+                return chars_valid(value, "_-.@", 255) ? set_string(&st->secret_credential, value)
+                                                       : parse_error(st, "SecretCredential= '%s' is not a valid credential name", value);
+        if (streq(name, "Transport")) {
+                id->transport = transport_kind_from_string(value);
+                return id->transport >= 0 ? 1 : parse_error(st, "Transport= '%s' is not one of coap-aes, coap-dtls, https", value);
+        }
+        if (streq(name, "Endpoint"))
+                return !isempty(value) ? set_string(&id->endpoint, value) : parse_error(st, "Endpoint= is empty");
+        if (streq(name, "SignMethod")) {
+                id->sign_method = sign_method_from_string(value);
+                return id->sign_method >= 0 ? 1 : parse_error(st, "SignMethod= '%s' is not one of hmacmd5, hmacsha1, hmacsha256", value);
+        }
+        if (streq(name, "CAFile"))
+                return value[0] == '/' ? set_string(&id->ca_file, value)
+                                       : parse_error(st, "CAFile= '%s' is not an absolute path", value);
+        return parse_error(st, "unknown key %s=", name);
+}
+
+static const char *mode_fix_hint(void) {
+        return "the file holds a secret; fix it with 'chmod 0640' and 'chown root:iotpub'";
+}
+
+/* Reads a secret from path, refusing a file that others may read. Trailing newlines are dropped. */
+static int read_secret_file(const char *path, bool check_mode, char **ret) {
+        _cleanup_close_ int fd = -1;
+        char buf[SECRET_MAX + 2];
+        struct stat st;
+        ssize_t n;
+        int r = 0;
+
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return log_error_errno(errno, "Cannot open secret file %s: %m", path);
+        if (fstat(fd, &st) < 0)
+                return log_error_errno(errno, "Cannot stat secret file %s: %m", path);
+        if (!S_ISREG(st.st_mode))
+                return log_error_errno(EINVAL, "Secret file %s is not a regular file.", path);
+        if (check_mode && (st.st_mode & 0007))
+                return log_error_errno(EPERM, "Refusing secret file %s: readable by others (mode %04o); %s.", path,
+                                       (unsigned) (st.st_mode & 07777), mode_fix_hint());
+
+        n = read(fd, buf, sizeof(buf) - 1);
+        if (n < 0)
+                r = log_error_errno(errno, "Cannot read secret file %s: %m", path);
+        else {
+                while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+                        n--;
+                buf[n] = 0;
+                if (n == 0 || (size_t) n > SECRET_MAX || memchr(buf, 0, (size_t) n))
+                        r = log_error_errno(EINVAL, "Secret file %s must hold 1-64 characters.", path);
+                else if (!(*ret = strdup(buf)))
+                        r = -ENOMEM;
+        }
+        explicit_bzero(buf, sizeof(buf));
+        return r;
+}
+
+static int identity_resolve_secret(Identity *id, ParseState *st, const struct stat *conf_st) {
+        _cleanup_free_ char *cred_path = NULL;
+        int sources = st->secret_inline + !!st->secret_file + !!st->secret_credential;
+
+        if (sources != 1)
+                return log_error_errno(EINVAL, "%s: exactly one of Secret=, SecretFile= or SecretCredential= is needed (%d given).",
+                                       st->path, sources);
+        if (st->secret_inline) {
+                if (conf_st->st_mode & 0007)
+                        return log_error_errno(EPERM, "Refusing %s: it holds Secret= but is readable by others (mode %04o); %s.",
+                                               st->path, (unsigned) (conf_st->st_mode & 07777), mode_fix_hint());
+                return 0;
+        }
+        if (st->secret_file)
+                return read_secret_file(st->secret_file, true, &id->secret);
+
+        if (!st->credentials_dir)
+                return log_error_errno(ENOENT, "%s: SecretCredential=%s needs $CREDENTIALS_DIRECTORY (LoadCredential= in the unit).",
+                                       st->path, st->secret_credential);
+        if (asprintf(&cred_path, "%s/%s", st->credentials_dir, st->secret_credential) < 0)
+                return -ENOMEM;
+        return read_secret_file(cred_path, false, &id->secret);
+}
+
+static int identity_defaults(Identity *id) {
+        /* The platform's public endpoints for the cn-shanghai region (PROTOCOL.md A.1, B.1, C.1). */
+        static const unsigned coap_port[_TRANSPORT_KIND_MAX] = {
+                [TRANSPORT_COAP_AES] = 5682,
+                [TRANSPORT_COAP_DTLS] = 5684,
+        };
+        int r;
+
+        if (!id->client_id && asprintf(&id->client_id, "%s.%s", id->product_key, id->device_name) < 0)
+                return -ENOMEM;
+        if (strlen(id->client_id) > 64)
+                return log_error_errno(EINVAL, "%s: the default ClientId '%s' is longer than 64 characters; set ClientId=.",
+                                       id->path, id->client_id);
+        if (!id->endpoint) {
+                if (id->transport == TRANSPORT_HTTPS)
+                        r = asprintf(&id->endpoint, "https://iot-as-http.cn-shanghai.aliyuncs.com");
+                else
+                        r = asprintf(&id->endpoint, "%s.coap.cn-shanghai.link.aliyuncs.com:%u", id->product_key,
+                                     coap_port[id->transport]);
+                if (r < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+static int identity_name_from_path(const char *path, char **ret) {
+        const char *base = strrchr(path, '/');
+        size_t n;
+
+        base = base ? base + 1 : path;
+        n = strlen(base);
+        if (n <= 5 || !streq(base + n - 5, ".conf"))
+                return -EINVAL;
+        *ret = strndup(base, n - 5);
+        if (!*ret)
+                return -ENOMEM;
+        return identity_name_is_valid(*ret) ? 0 : -EINVAL;
+}
+
+int identity_load(const char *path, const char *credentials_dir, Identity **ret) {
+        _cleanup_(identity_freep) Identity *id = NULL;
+        _cleanup_free_ char *secret_file = NULL, *secret_credential = NULL;
+        ParseState st = { .path = path, .credentials_dir = credentials_dir };
+        struct stat conf_st;
+        FILE *f;
+        int line, r;
+
+        id = calloc(1, sizeof(*id));
+        if (!id)
+                return -ENOMEM;
+        id->transport = TRANSPORT_COAP_AES;
+        id->sign_method = SIGN_HMACMD5;
+        id->path = strdup(path);
+        if (!id->path)
+                return -ENOMEM;
+        r = identity_name_from_path(path, &id->name);
+        if (r < 0)
+                return log_error_errno(EINVAL, "%s: the file name must be NAME.conf with NAME of 1-64 characters [A-Za-z0-9_-].", path);
+
+        f = fopen(path, "re");
+        if (!f)
+                return log_error_errno(errno, "Cannot open %s: %m", path);
+        if (fstat(fileno(f), &conf_st) < 0) {
+                r = -errno;
+                fclose(f);
+                return log_error_errno(r, "Cannot stat %s: %m", path);
+        }
+        st.id = id;
+        line = ini_parse_file(f, on_key, &st);
+        fclose(f);
+        secret_file = st.secret_file;
+        secret_credential = st.secret_credential;
+        if (line != 0)
+                return log_error_errno(EINVAL, "%s:%d: %s", path, line,
+                                       st.error[0] ? st.error : "syntax error, expected [Device] and Key=Value lines");
+        if (!id->product_key || !id->device_name)
+                return log_error_errno(EINVAL, "%s: %s= is missing.", path, id->product_key ? "DeviceName" : "ProductKey");
+
+        r = identity_resolve_secret(id, &st, &conf_st);
+        if (r < 0)
+                return r;
+        r = identity_defaults(id);
+        if (r < 0)
+                return r;
+
+        *ret = TAKE_PTR(id);
+        return 0;
+}

@@ -1,0 +1,275 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Wiring of iotpubd: configuration, identities, outbox, CoAP context and bus; see manager.h. */
+#include <dirent.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+
+#include "bus-device.h"
+#include "bus-errors.h"
+#include "bus-manager.h"
+#include "log.h"
+#include "manager.h"
+
+static int on_changed(sd_event_source *s, void *userdata) {
+        Manager *m = userdata;
+
+        for (size_t i = 0; i < m->n_devices; i++)
+                if (m->devices[i]->changed)
+                        bus_device_emit_changed(m->devices[i]);
+        if (m->queue_changed) {
+                m->queue_changed = false;
+                bus_manager_emit_changed(m);
+        }
+        return 0;
+}
+
+void manager_schedule_changed(Manager *m) {
+        (void) sd_event_source_set_enabled(m->changed_source, SD_EVENT_ONESHOT);
+}
+
+static void on_outbox_changed(void *userdata) {
+        Manager *m = userdata;
+
+        m->queue_changed = true;
+        manager_schedule_changed(m);
+}
+
+Device *manager_find_device(Manager *m, const char *name) {
+        for (size_t i = 0; i < m->n_devices; i++)
+                if (streq(device_name(m->devices[i]), name))
+                        return m->devices[i];
+        return NULL;
+}
+
+static Device *manager_find_cloud_identity(Manager *m, const Identity *id) {
+        for (size_t i = 0; i < m->n_devices; i++)
+                if (streq(m->devices[i]->identity->product_key, id->product_key) &&
+                    streq(m->devices[i]->identity->device_name, id->device_name))
+                        return m->devices[i];
+        return NULL;
+}
+
+static int conf_filter(const struct dirent *de) {
+        size_t n = strlen(de->d_name);
+
+        return de->d_name[0] != '.' && n > 5 && streq(de->d_name + n - 5, ".conf");
+}
+
+static int manager_add_identity(Manager *m, const char *path) {
+        _cleanup_(identity_freep) Identity *id = NULL;
+        Device *d, *other, **a;
+        int r;
+
+        r = identity_load(path, getenv("CREDENTIALS_DIRECTORY"), &id);
+        if (r < 0)
+                return r; /* logged with file and line */
+        other = manager_find_cloud_identity(m, id);
+        if (other)
+                return log_error_errno(EEXIST, "%s: ProductKey %s and DeviceName %s are already used by device '%s'; ignoring.",
+                                       path, id->product_key, id->device_name, device_name(other));
+        a = reallocarray(m->devices, m->n_devices + 1, sizeof(Device *));
+        if (!a)
+                return log_oom();
+        m->devices = a;
+        r = device_new(m, id, &d);
+        if (r < 0)
+                return log_error_errno(r, "%s: cannot set up the device: %m", path);
+        TAKE_PTR(id);
+        m->devices[m->n_devices++] = d;
+        log_device_info(device_name(d), "Loaded identity %s/%s, transport %s, endpoint %s.",
+                        d->identity->product_key, d->identity->device_name,
+                        transport_kind_to_string(d->identity->transport), d->identity->endpoint);
+        return 0;
+}
+
+/* Loads every devices/<name>.conf in name order; a broken file is logged and skipped, the rest still load. */
+static int manager_load_devices(Manager *m) {
+        _cleanup_free_ char *dir = NULL;
+        struct dirent **list = NULL;
+        int n;
+
+        if (asprintf(&dir, "%s/devices", m->config_dir) < 0)
+                return log_oom();
+        n = scandir(dir, &list, conf_filter, alphasort);
+        if (n < 0) {
+                if (errno == ENOENT) {
+                        log_notice("No identities: %s does not exist.", dir);
+                        return 0;
+                }
+                return log_error_errno(errno, "Cannot read %s: %m", dir);
+        }
+        for (int i = 0; i < n; i++) {
+                _cleanup_free_ char *path = NULL;
+
+                if (asprintf(&path, "%s/%s", dir, list[i]->d_name) >= 0)
+                        (void) manager_add_identity(m, path);
+                free(list[i]);
+        }
+        free(list);
+        log_info("Serving %zu device(s).", m->n_devices);
+        return 0;
+}
+
+static void manager_notify_status(Manager *m) {
+        (void) sd_notifyf(false, "STATUS=Serving %zu device(s), %" PRIu64 " message(s) queued.", m->n_devices,
+                          outbox_count(m->outbox));
+}
+
+static int on_name_acquired(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+        Manager *m = userdata;
+
+        m->name_slot = sd_bus_slot_unref(m->name_slot);
+        if (e) {
+                log_error("Cannot own the bus name org.iotpub1: %s", e->message ?: e->name);
+                return sd_event_exit(m->event, -EACCES);
+        }
+        m->ready = true;
+        (void) sd_notify(false, "READY=1");
+        manager_notify_status(m);
+        log_info("Ready: org.iotpub1 owned, %" PRIu64 " message(s) in the outbox.", outbox_count(m->outbox));
+        for (size_t i = 0; i < m->n_devices; i++)
+                device_kick(m->devices[i]);
+        return 0;
+}
+
+static int manager_connect_bus(Manager *m) {
+        int r;
+
+        if (m->bus_address) {
+                r = sd_bus_new(&m->bus);
+                if (r >= 0)
+                        r = sd_bus_set_address(m->bus, m->bus_address);
+                if (r >= 0)
+                        r = sd_bus_set_bus_client(m->bus, true);
+                if (r >= 0)
+                        r = sd_bus_start(m->bus);
+        } else
+                r = sd_bus_open_system(&m->bus);
+        if (r < 0)
+                return log_error_errno(r, "Cannot connect to the %s bus: %m", m->bus_address ? "given" : "system");
+        (void) sd_bus_set_description(m->bus, "iotpubd");
+        (void) sd_bus_error_add_map(bus_error_map);
+
+        r = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
+        if (r < 0)
+                return r;
+        r = bus_manager_register(m);
+        if (r < 0)
+                return r;
+        r = bus_device_register(m);
+        if (r < 0)
+                return r;
+        r = sd_bus_request_name_async(m->bus, &m->name_slot, "org.iotpub1", 0, on_name_acquired, m);
+        if (r < 0)
+                return log_error_errno(r, "Cannot request the bus name: %m");
+        return 0;
+}
+
+static int manager_open_state(Manager *m) {
+        _cleanup_free_ char *path = NULL;
+        int r;
+
+        if (mkdir(m->state_dir, 0700) < 0 && errno != EEXIST)
+                return log_error_errno(errno, "Cannot create the state directory %s: %m", m->state_dir);
+        if (asprintf(&path, "%s/outbox.db", m->state_dir) < 0)
+                return log_oom();
+        r = outbox_open(m->event, path, &m->outbox);
+        if (r < 0)
+                return r;
+        outbox_set_change_callback(m->outbox, on_outbox_changed, m);
+        return 0;
+}
+
+int manager_start(Manager *m) {
+        _cleanup_free_ char *conf = NULL;
+        int r;
+
+        if (asprintf(&conf, "%s/iotpubd.conf", m->config_dir) < 0)
+                return log_oom();
+        r = config_load(conf, &m->config);
+        if (r < 0)
+                return r;
+        r = manager_open_state(m);
+        if (r < 0)
+                return r;
+        r = coap_glue_new(m->event, &m->coap);
+        if (r < 0)
+                return log_error_errno(r, "Cannot set up libcoap: %m");
+        r = manager_load_devices(m);
+        if (r < 0)
+                return r;
+        return manager_connect_bus(m);
+}
+
+int manager_run(Manager *m) {
+        int r = sd_event_loop(m->event);
+
+        (void) sd_notify(false, "STOPPING=1");
+        return r;
+}
+
+int manager_new(const ManagerArgs *args, Manager **ret) {
+        _cleanup_(manager_freep) Manager *m = NULL;
+        sigset_t mask;
+        int r;
+
+        m = calloc(1, sizeof(*m));
+        if (!m)
+                return -ENOMEM;
+        config_defaults(&m->config);
+        m->online = true;
+        m->config_dir = strdup(args->config_dir);
+        m->state_dir = strdup(args->state_dir);
+        if (!m->config_dir || !m->state_dir || free_and_strdup(&m->bus_address, args->bus_address) < 0)
+                return -ENOMEM;
+
+        r = sd_event_default(&m->event);
+        if (r < 0)
+                return r;
+        (void) sigemptyset(&mask);
+        (void) sigaddset(&mask, SIGTERM);
+        (void) sigaddset(&mask, SIGINT);
+        (void) sigaddset(&mask, SIGHUP);
+        (void) sigprocmask(SIG_BLOCK, &mask, NULL);
+        r = sd_event_add_signal(m->event, NULL, SIGTERM, NULL, NULL);
+        if (r >= 0)
+                r = sd_event_add_signal(m->event, NULL, SIGINT, NULL, NULL);
+        if (r < 0)
+                return r;
+        (void) sd_event_set_watchdog(m->event, true);
+
+        r = sd_event_add_defer(m->event, &m->changed_source, on_changed, m);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_priority(m->changed_source, SD_EVENT_PRIORITY_IDLE);
+        (void) sd_event_source_set_enabled(m->changed_source, SD_EVENT_OFF);
+
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+Manager *manager_free(Manager *m) {
+        if (!m)
+                return NULL;
+        for (size_t i = 0; i < m->n_devices; i++)
+                device_free(m->devices[i]);
+        free(m->devices);
+        m->devices = NULL;
+        m->n_devices = 0;
+        /* Commits the open group transaction and answers its callers, so the bus must still be up. */
+        outbox_free(m->outbox);
+        coap_glue_free(m->coap);
+        sd_bus_slot_unref(m->name_slot);
+        sd_bus_flush_close_unref(m->bus);
+        sd_event_source_unref(m->changed_source);
+        sd_event_unref(m->event);
+        free(m->bus_address);
+        free(m->config_dir);
+        free(m->state_dir);
+        free(m);
+        return NULL;
+}

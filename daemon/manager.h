@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The Manager owns the event loop, the bus connection, the outbox, the CoAP context and every Device. */
+#pragma once
+
+#include <stdbool.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "coap-glue.h"
+#include "config.h"
+#include "device.h"
+#include "outbox.h"
+
+typedef struct Manager {
+        sd_event *event;
+        sd_bus *bus;
+        char *bus_address;       /* NULL: the system bus */
+        char *config_dir;
+        char *state_dir;
+        Config config;
+        Outbox *outbox;
+        CoapGlue *coap;
+        Device **devices;        /* sorted by name */
+        size_t n_devices;
+        bool online;
+        bool ready;
+        bool queue_changed;      /* QueueMessages/QueueBytes not yet signalled */
+        sd_event_source *changed_source;
+        sd_bus_slot *name_slot;
+} Manager;
+
+typedef struct ManagerArgs {
+        const char *bus_address;
+        const char *config_dir;
+        const char *state_dir;
+} ManagerArgs;
+
+int manager_new(const ManagerArgs *args, Manager **ret);
+Manager *manager_free(Manager *m);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
+
+/* Loads configuration and identities, opens the outbox, connects to the bus and requests the name. READY=1 is
+ * sent once the name is owned. */
+int manager_start(Manager *m);
+int manager_run(Manager *m);
+
+Device *manager_find_device(Manager *m, const char *name);
+
+/* Coalesces PropertiesChanged emission to once per event loop iteration. */
+void manager_schedule_changed(Manager *m);

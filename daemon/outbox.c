@@ -1,0 +1,502 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* SQLite outbox with group commit; see outbox.h. The only module that talks to SQLite. */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "log.h"
+#include "outbox.h"
+
+#define COMMIT_MAX_DELAY_USEC (20 * 1000)   /* a burst never holds replies back longer than this */
+#define DELIVERED_KEEP 10000                /* bounded history for message status queries */
+#define FAILED_KEEP 1000                    /* bounded dead-letter table */
+
+typedef struct PendingCommit {
+        outbox_committed_t cb;
+        void *userdata;
+        uint64_t id;
+} PendingCommit;
+
+enum {
+        STMT_INSERT,
+        STMT_HEAD,
+        STMT_DELETE,
+        STMT_DELIVERED,
+        STMT_FAILED,
+        STMT_DEVICE_COUNT,
+        _STMT_MAX,
+};
+
+static const char *const stmt_sql[_STMT_MAX] = {
+        [STMT_INSERT] = "INSERT INTO messages(device, topic, payload, content_type, sender, uid, created, expires) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [STMT_HEAD] = "SELECT id, topic, payload, content_type, sender, uid, created, expires FROM messages "
+                      "WHERE device = ? ORDER BY id LIMIT 1",
+        [STMT_DELETE] = "DELETE FROM messages WHERE id = ? RETURNING device, topic, uid, length(payload)",
+        [STMT_DELIVERED] = "INSERT OR REPLACE INTO delivered(id, device, uid, cloud_id, at) VALUES (?, ?, ?, ?, ?)",
+        [STMT_FAILED] = "INSERT OR REPLACE INTO failed(id, device, topic, uid, reason, at) VALUES (?, ?, ?, ?, ?, ?)",
+        [STMT_DEVICE_COUNT] = "SELECT count(*) FROM messages WHERE device = ?",
+};
+
+static const char schema_sql[] =
+        "CREATE TABLE IF NOT EXISTS messages("
+        "  id INTEGER PRIMARY KEY AUTOINCREMENT, device TEXT NOT NULL, topic TEXT NOT NULL,"
+        "  payload BLOB NOT NULL, content_type INTEGER NOT NULL, sender TEXT, uid INTEGER NOT NULL,"
+        "  created INTEGER NOT NULL, expires INTEGER NOT NULL);"
+        "CREATE INDEX IF NOT EXISTS messages_by_device ON messages(device, id);"
+        "CREATE TABLE IF NOT EXISTS delivered("
+        "  id INTEGER PRIMARY KEY, device TEXT NOT NULL, uid INTEGER NOT NULL, cloud_id TEXT, at INTEGER NOT NULL);"
+        "CREATE TABLE IF NOT EXISTS failed("
+        "  id INTEGER PRIMARY KEY, device TEXT NOT NULL, topic TEXT NOT NULL, uid INTEGER NOT NULL,"
+        "  reason TEXT NOT NULL, at INTEGER NOT NULL);";
+
+struct Outbox {
+        sd_event *event;
+        sqlite3 *db;
+        sqlite3_stmt *stmt[_STMT_MAX];
+        bool in_transaction;
+        sd_event_source *commit_idle;
+        sd_event_source *commit_timer;
+        PendingCommit *pending;
+        size_t n_pending, n_pending_allocated;
+        uint64_t count, bytes;
+        unsigned prune_counter;
+        void (*change_cb)(void *userdata);
+        void *change_userdata;
+};
+
+static const char *const content_type_table[_CONTENT_TYPE_MAX] = {
+        [CONTENT_TYPE_JSON] = "json",
+        [CONTENT_TYPE_CBOR] = "cbor",
+        [CONTENT_TYPE_OCTET_STREAM] = "octet-stream",
+};
+
+const char *content_type_to_string(ContentType t) {
+        if (t < 0 || t >= _CONTENT_TYPE_MAX)
+                return NULL;
+        return content_type_table[t];
+}
+
+ContentType content_type_from_string(const char *s) {
+        for (ContentType t = 0; t < _CONTENT_TYPE_MAX; t++)
+                if (s && streq(s, content_type_table[t]))
+                        return t;
+        return _CONTENT_TYPE_INVALID;
+}
+
+OutboxEntry *outbox_entry_free(OutboxEntry *e) {
+        if (!e)
+                return NULL;
+        free(e->device);
+        free(e->topic);
+        free(e->payload);
+        free(e->sender);
+        free(e);
+        return NULL;
+}
+
+static int sqlite_to_errno(int rc) {
+        switch (rc & 0xff) {
+        case SQLITE_OK:
+        case SQLITE_ROW:
+        case SQLITE_DONE:
+                return 0;
+        case SQLITE_FULL:
+                return -ENOSPC;
+        case SQLITE_NOMEM:
+                return -ENOMEM;
+        case SQLITE_BUSY:
+        case SQLITE_LOCKED:
+                return -EBUSY;
+        case SQLITE_READONLY:
+                return -EROFS;
+        case SQLITE_CANTOPEN:
+        case SQLITE_PERM:
+        case SQLITE_AUTH:
+                return -EACCES;
+        case SQLITE_CORRUPT:
+        case SQLITE_NOTADB:
+                return -EBADMSG;
+        case SQLITE_TOOBIG:
+                return -E2BIG;
+        default:
+                return -EIO;
+        }
+}
+
+static int outbox_check(Outbox *o, int rc, const char *what) {
+        int r = sqlite_to_errno(rc);
+
+        if (r < 0)
+                log_debug("SQLite: %s failed: %s", what, sqlite3_errmsg(o->db));
+        return r;
+}
+
+static void stmt_finalizep(sqlite3_stmt **s) {
+        if (*s)
+                (void) sqlite3_finalize(*s);
+}
+
+static uint64_t now_usec(void) {
+        struct timespec ts;
+
+        (void) clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
+}
+
+static int outbox_exec(Outbox *o, const char *sql) {
+        return outbox_check(o, sqlite3_exec(o->db, sql, NULL, NULL, NULL), sql);
+}
+
+static int outbox_load_totals(Outbox *o) {
+        _cleanup_(stmt_finalizep) sqlite3_stmt *s = NULL;
+        int rc;
+
+        rc = sqlite3_prepare_v2(o->db, "SELECT count(*), coalesce(sum(length(payload)), 0) FROM messages", -1,
+                                &s, NULL);
+        if (rc != SQLITE_OK)
+                return outbox_check(o, rc, "prepare totals");
+        rc = sqlite3_step(s);
+        if (rc != SQLITE_ROW)
+                return outbox_check(o, rc, "load totals");
+        o->count = (uint64_t) sqlite3_column_int64(s, 0);
+        o->bytes = (uint64_t) sqlite3_column_int64(s, 1);
+        return 0;
+}
+
+static void outbox_changed(Outbox *o) {
+        if (o->change_cb)
+                o->change_cb(o->change_userdata);
+}
+
+static void outbox_prune(Outbox *o) {
+        char sql[256];
+
+        /* Amortised: keep the history tables bounded without paying for it on every message. */
+        if (++o->prune_counter < 500)
+                return;
+        o->prune_counter = 0;
+        (void) snprintf(sql, sizeof(sql),
+                        "DELETE FROM delivered WHERE id < (SELECT id FROM delivered ORDER BY id DESC LIMIT 1 OFFSET %d);"
+                        "DELETE FROM failed WHERE id < (SELECT id FROM failed ORDER BY id DESC LIMIT 1 OFFSET %d);",
+                        DELIVERED_KEEP, FAILED_KEEP);
+        (void) outbox_exec(o, sql);
+}
+
+static void outbox_run_pending(Outbox *o, int error) {
+        PendingCommit *p = o->pending;
+        size_t n = o->n_pending;
+
+        /* Detach first: a callback may queue new work. */
+        o->pending = NULL;
+        o->n_pending = o->n_pending_allocated = 0;
+        for (size_t i = 0; i < n; i++)
+                p[i].cb(p[i].userdata, error < 0 ? 0 : p[i].id, error);
+        free(p);
+}
+
+int outbox_flush(Outbox *o) {
+        int r;
+
+        if (!o->in_transaction)
+                return 0;
+
+        (void) sd_event_source_set_enabled(o->commit_idle, SD_EVENT_OFF);
+        (void) sd_event_source_set_enabled(o->commit_timer, SD_EVENT_OFF);
+        outbox_prune(o);
+        r = outbox_exec(o, "COMMIT");
+        if (r < 0) {
+                log_error_errno(r, "Failed to commit the outbox transaction, rolling back: %m");
+                (void) outbox_exec(o, "ROLLBACK");
+                (void) outbox_load_totals(o);
+        }
+        o->in_transaction = false;
+        outbox_run_pending(o, r);
+        outbox_changed(o);
+        return r;
+}
+
+static int on_commit_idle(sd_event_source *s, void *userdata) {
+        (void) outbox_flush(userdata);
+        return 0;
+}
+
+static int on_commit_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        (void) outbox_flush(userdata);
+        return 0;
+}
+
+static int outbox_begin(Outbox *o) {
+        int r;
+
+        if (o->in_transaction)
+                return 0;
+        r = outbox_exec(o, "BEGIN IMMEDIATE");
+        if (r < 0)
+                return r;
+        o->in_transaction = true;
+        /* Commit when nothing of higher priority (the bus) is pending, or after a short delay at the latest. */
+        (void) sd_event_source_set_enabled(o->commit_idle, SD_EVENT_ONESHOT);
+        (void) sd_event_source_set_time_relative(o->commit_timer, COMMIT_MAX_DELAY_USEC);
+        (void) sd_event_source_set_enabled(o->commit_timer, SD_EVENT_ONESHOT);
+        return 0;
+}
+
+static int outbox_step_done(Outbox *o, sqlite3_stmt *s, const char *what) {
+        int rc = sqlite3_step(s);
+
+        (void) sqlite3_reset(s);
+        (void) sqlite3_clear_bindings(s);
+        return outbox_check(o, rc == SQLITE_DONE ? SQLITE_OK : rc, what);
+}
+
+int outbox_add(Outbox *o, const OutboxEntry *e, outbox_committed_t cb, void *userdata) {
+        sqlite3_stmt *s = o->stmt[STMT_INSERT];
+        int r;
+
+        if (o->n_pending >= o->n_pending_allocated) {
+                size_t n = MAX(16u, o->n_pending_allocated * 2);
+                PendingCommit *p = reallocarray(o->pending, n, sizeof(PendingCommit));
+                if (!p)
+                        return -ENOMEM;
+                o->pending = p;
+                o->n_pending_allocated = n;
+        }
+
+        r = outbox_begin(o);
+        if (r < 0)
+                return r;
+
+        (void) sqlite3_bind_text(s, 1, e->device, -1, SQLITE_STATIC);
+        (void) sqlite3_bind_text(s, 2, e->topic, -1, SQLITE_STATIC);
+        (void) sqlite3_bind_blob64(s, 3, e->payload ?: (const void *) "", e->payload_len, SQLITE_STATIC);
+        (void) sqlite3_bind_int(s, 4, e->content_type);
+        (void) sqlite3_bind_text(s, 5, e->sender, -1, SQLITE_STATIC);
+        (void) sqlite3_bind_int64(s, 6, e->uid);
+        (void) sqlite3_bind_int64(s, 7, (sqlite3_int64) (e->created_usec ?: now_usec()));
+        (void) sqlite3_bind_int64(s, 8, (sqlite3_int64) e->expires_usec);
+        r = outbox_step_done(o, s, "insert");
+        if (r < 0)
+                return r;
+
+        o->pending[o->n_pending++] = (PendingCommit) {
+                .cb = cb,
+                .userdata = userdata,
+                .id = (uint64_t) sqlite3_last_insert_rowid(o->db),
+        };
+        o->count++;
+        o->bytes += e->payload_len;
+        return 0;
+}
+
+int outbox_head(Outbox *o, const char *device, OutboxEntry **ret) {
+        _cleanup_(outbox_entry_freep) OutboxEntry *e = NULL;
+        sqlite3_stmt *s = o->stmt[STMT_HEAD];
+        int rc, r = 0;
+
+        (void) sqlite3_bind_text(s, 1, device, -1, SQLITE_STATIC);
+        rc = sqlite3_step(s);
+        if (rc == SQLITE_DONE) {
+                *ret = NULL;
+                goto finish;
+        }
+        if (rc != SQLITE_ROW) {
+                r = outbox_check(o, rc, "head");
+                goto finish;
+        }
+
+        e = calloc(1, sizeof(*e));
+        if (!e) {
+                r = -ENOMEM;
+                goto finish;
+        }
+        e->id = (uint64_t) sqlite3_column_int64(s, 0);
+        e->device = strdup(device);
+        e->topic = strdup((const char *) sqlite3_column_text(s, 1));
+        e->payload_len = (size_t) sqlite3_column_bytes(s, 2);
+        e->payload = malloc(e->payload_len + 1);
+        if (!e->device || !e->topic || !e->payload) {
+                r = -ENOMEM;
+                goto finish;
+        }
+        if (e->payload_len > 0)
+                memcpy(e->payload, sqlite3_column_blob(s, 2), e->payload_len);
+        e->content_type = sqlite3_column_int(s, 3);
+        if (sqlite3_column_type(s, 4) != SQLITE_NULL && !(e->sender = strdup((const char *) sqlite3_column_text(s, 4)))) {
+                r = -ENOMEM;
+                goto finish;
+        }
+        e->uid = (uid_t) sqlite3_column_int64(s, 5);
+        e->created_usec = (uint64_t) sqlite3_column_int64(s, 6);
+        e->expires_usec = (uint64_t) sqlite3_column_int64(s, 7);
+        *ret = TAKE_PTR(e);
+finish:
+        (void) sqlite3_reset(s);
+        (void) sqlite3_clear_bindings(s);
+        return r;
+}
+
+/* Removes the message from the queue, returning its device, topic and uid for the history tables. */
+static int outbox_remove(Outbox *o, uint64_t id, char **ret_device, char **ret_topic, int64_t *ret_uid) {
+        sqlite3_stmt *s = o->stmt[STMT_DELETE];
+        int rc, r;
+
+        r = outbox_begin(o);
+        if (r < 0)
+                return r;
+
+        (void) sqlite3_bind_int64(s, 1, (sqlite3_int64) id);
+        rc = sqlite3_step(s);
+        if (rc == SQLITE_ROW) {
+                *ret_device = strdup((const char *) sqlite3_column_text(s, 0));
+                *ret_topic = strdup((const char *) sqlite3_column_text(s, 1));
+                *ret_uid = sqlite3_column_int64(s, 2);
+                o->count--;
+                o->bytes -= (uint64_t) sqlite3_column_int64(s, 3);
+                r = (*ret_device && *ret_topic) ? 1 : -ENOMEM;
+                rc = sqlite3_step(s);
+        } else
+                r = 0;
+        if (rc != SQLITE_DONE)
+                r = outbox_check(o, rc, "delete");
+        (void) sqlite3_reset(s);
+        (void) sqlite3_clear_bindings(s);
+        if (r > 0)
+                outbox_changed(o);
+        return r;
+}
+
+int outbox_delivered(Outbox *o, uint64_t id, const char *cloud_id) {
+        _cleanup_free_ char *device = NULL, *topic = NULL;
+        sqlite3_stmt *s = o->stmt[STMT_DELIVERED];
+        int64_t uid = 0;
+        int r;
+
+        r = outbox_remove(o, id, &device, &topic, &uid);
+        if (r <= 0)
+                return r;
+        (void) sqlite3_bind_int64(s, 1, (sqlite3_int64) id);
+        (void) sqlite3_bind_text(s, 2, device, -1, SQLITE_STATIC);
+        (void) sqlite3_bind_int64(s, 3, uid);
+        (void) sqlite3_bind_text(s, 4, cloud_id, -1, SQLITE_STATIC);
+        (void) sqlite3_bind_int64(s, 5, (sqlite3_int64) now_usec());
+        return outbox_step_done(o, s, "record delivery");
+}
+
+int outbox_failed(Outbox *o, uint64_t id, const char *reason) {
+        _cleanup_free_ char *device = NULL, *topic = NULL;
+        sqlite3_stmt *s = o->stmt[STMT_FAILED];
+        int64_t uid = 0;
+        int r;
+
+        r = outbox_remove(o, id, &device, &topic, &uid);
+        if (r <= 0)
+                return r;
+        (void) sqlite3_bind_int64(s, 1, (sqlite3_int64) id);
+        (void) sqlite3_bind_text(s, 2, device, -1, SQLITE_STATIC);
+        (void) sqlite3_bind_text(s, 3, topic, -1, SQLITE_STATIC);
+        (void) sqlite3_bind_int64(s, 4, uid);
+        (void) sqlite3_bind_text(s, 5, reason, -1, SQLITE_STATIC);
+        (void) sqlite3_bind_int64(s, 6, (sqlite3_int64) now_usec());
+        return outbox_step_done(o, s, "record failure");
+}
+
+uint64_t outbox_count(Outbox *o) {
+        return o->count;
+}
+
+uint64_t outbox_bytes(Outbox *o) {
+        return o->bytes;
+}
+
+uint64_t outbox_device_count(Outbox *o, const char *device) {
+        sqlite3_stmt *s = o->stmt[STMT_DEVICE_COUNT];
+        uint64_t n = 0;
+
+        (void) sqlite3_bind_text(s, 1, device, -1, SQLITE_STATIC);
+        if (sqlite3_step(s) == SQLITE_ROW)
+                n = (uint64_t) sqlite3_column_int64(s, 0);
+        (void) sqlite3_reset(s);
+        (void) sqlite3_clear_bindings(s);
+        return n;
+}
+
+void outbox_set_change_callback(Outbox *o, void (*cb)(void *userdata), void *userdata) {
+        o->change_cb = cb;
+        o->change_userdata = userdata;
+}
+
+static int outbox_setup(Outbox *o, const char *path) {
+        int rc, r;
+
+        rc = sqlite3_open_v2(path, &o->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+        if (rc != SQLITE_OK)
+                return log_error_errno(sqlite_to_errno(rc), "Failed to open outbox %s: %s", path,
+                                       o->db ? sqlite3_errmsg(o->db) : sqlite3_errstr(rc));
+        (void) sqlite3_busy_timeout(o->db, 0);
+
+        r = outbox_exec(o, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;");
+        if (r >= 0)
+                r = outbox_exec(o, schema_sql);
+        if (r >= 0)
+                r = outbox_load_totals(o);
+        if (r < 0)
+                return log_error_errno(r, "Failed to initialise outbox %s: %s", path, sqlite3_errmsg(o->db));
+
+        for (size_t i = 0; i < _STMT_MAX; i++) {
+                rc = sqlite3_prepare_v3(o->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &o->stmt[i], NULL);
+                if (rc != SQLITE_OK)
+                        return log_error_errno(sqlite_to_errno(rc), "Failed to prepare outbox statement: %s",
+                                               sqlite3_errmsg(o->db));
+        }
+        return 0;
+}
+
+int outbox_open(sd_event *event, const char *path, Outbox **ret) {
+        _cleanup_(outbox_freep) Outbox *o = NULL;
+        int r;
+
+        o = calloc(1, sizeof(*o));
+        if (!o)
+                return -ENOMEM;
+        o->event = sd_event_ref(event);
+
+        r = outbox_setup(o, path);
+        if (r < 0)
+                return r;
+
+        r = sd_event_add_defer(event, &o->commit_idle, on_commit_idle, o);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_priority(o->commit_idle, SD_EVENT_PRIORITY_IDLE);
+        (void) sd_event_source_set_enabled(o->commit_idle, SD_EVENT_OFF);
+        (void) sd_event_source_set_description(o->commit_idle, "outbox-commit-idle");
+
+        r = sd_event_add_time_relative(event, &o->commit_timer, CLOCK_MONOTONIC, COMMIT_MAX_DELAY_USEC, 0,
+                                       on_commit_timer, o);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_priority(o->commit_timer, SD_EVENT_PRIORITY_IMPORTANT);
+        (void) sd_event_source_set_enabled(o->commit_timer, SD_EVENT_OFF);
+        (void) sd_event_source_set_description(o->commit_timer, "outbox-commit-timer");
+
+        *ret = TAKE_PTR(o);
+        return 0;
+}
+
+Outbox *outbox_free(Outbox *o) {
+        if (!o)
+                return NULL;
+        if (o->db)
+                (void) outbox_flush(o);
+        free(o->pending);
+        sd_event_source_unref(o->commit_idle);
+        sd_event_source_unref(o->commit_timer);
+        for (size_t i = 0; i < _STMT_MAX; i++)
+                (void) sqlite3_finalize(o->stmt[i]);
+        if (o->db)
+                (void) sqlite3_close(o->db);
+        sd_event_unref(o->event);
+        free(o);
+        return NULL;
+}

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The durable outbox: SQLite in WAL mode with synchronous=FULL. Publishes that arrive in one burst share a
+ * transaction (group commit); a message leaves only when delivered, expired or rejected for good. */
+#pragma once
+
+#include <errno.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <systemd/sd-event.h>
+
+#include "macro.h"
+
+typedef struct Outbox Outbox;
+
+typedef enum ContentType {
+        CONTENT_TYPE_JSON,
+        CONTENT_TYPE_CBOR,
+        CONTENT_TYPE_OCTET_STREAM,
+        _CONTENT_TYPE_MAX,
+        _CONTENT_TYPE_INVALID = -EINVAL,
+} ContentType;
+
+const char *content_type_to_string(ContentType t);
+ContentType content_type_from_string(const char *s);
+
+typedef struct OutboxEntry {
+        uint64_t id;
+        char *device;
+        char *topic;
+        uint8_t *payload;
+        size_t payload_len;
+        ContentType content_type;
+        char *sender;        /* unique bus name of the publishing connection */
+        uid_t uid;
+        uint64_t created_usec;   /* CLOCK_REALTIME */
+        uint64_t expires_usec;   /* CLOCK_REALTIME, 0 = never */
+} OutboxEntry;
+
+OutboxEntry *outbox_entry_free(OutboxEntry *e);
+DEFINE_TRIVIAL_CLEANUP_FUNC(OutboxEntry *, outbox_entry_free);
+
+/* Called once the transaction holding the message has committed (error == 0, id set) or failed. */
+typedef void (*outbox_committed_t)(void *userdata, uint64_t id, int error);
+
+int outbox_open(sd_event *event, const char *path, Outbox **ret);
+Outbox *outbox_free(Outbox *o);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Outbox *, outbox_free);
+
+/* Queues e (its id is ignored) in the open group transaction. cb runs after COMMIT. -ENOSPC, -EIO... */
+int outbox_add(Outbox *o, const OutboxEntry *e, outbox_committed_t cb, void *userdata);
+
+/* Commits the open transaction now (also done automatically when the event loop is otherwise idle). */
+int outbox_flush(Outbox *o);
+
+/* The oldest queued message of device, or 0 and *ret = NULL when there is none. */
+int outbox_head(Outbox *o, const char *device, OutboxEntry **ret);
+
+/* The message left the queue: delivered with cloud_id, or failed with reason (kept in the bounded
+ * dead-letter table). */
+int outbox_delivered(Outbox *o, uint64_t id, const char *cloud_id);
+int outbox_failed(Outbox *o, uint64_t id, const char *reason);
+
+uint64_t outbox_count(Outbox *o);
+uint64_t outbox_bytes(Outbox *o);
+uint64_t outbox_device_count(Outbox *o, const char *device);
+
+/* Called whenever QueueMessages/QueueBytes change (after commit or rollback). */
+void outbox_set_change_callback(Outbox *o, void (*cb)(void *userdata), void *userdata);

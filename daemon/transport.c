@@ -1,0 +1,301 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Outbox draining, re-authentication, backoff and expiry, written once for every transport; see transport.h. */
+#include <stdio.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "bus-manager.h"
+#include "log.h"
+#include "manager.h"
+#include "transport-coap-aes.h"
+#include "transport.h"
+
+#define REAUTH_MAX 2      /* re-authentications in a row for one message before backing off */
+#define EXPIRE_BATCH 1000 /* expired messages handled per loop iteration */
+
+static const TransportVTable *const transport_vtables[_TRANSPORT_KIND_MAX] = {
+        [TRANSPORT_COAP_AES] = &transport_coap_aes_vtable,
+};
+
+static Outbox *transport_outbox(Transport *t) {
+        return t->device->manager->outbox;
+}
+
+static uint64_t realtime_usec(void) {
+        struct timespec ts;
+
+        (void) clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
+}
+
+static uint64_t random_u64(void) {
+        uint64_t v = 0;
+
+        if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != sizeof(v))
+                v = realtime_usec() * 6364136223846793005ULL;
+        return v;
+}
+
+size_t transport_max_payload(const Identity *id, const char *topic) {
+        const TransportVTable *vt = transport_vtables[id->transport];
+
+        return vt ? vt->max_payload(id, topic) : 0;
+}
+
+void transport_kick(Transport *t) {
+        if (t)
+                (void) sd_event_source_set_enabled(t->kick_source, SD_EVENT_ONESHOT);
+}
+
+static void transport_fail_message(Transport *t, const OutboxEntry *e, const char *reason) {
+        Device *d = t->device;
+        int r;
+
+        r = outbox_failed(transport_outbox(t), e->id, reason);
+        if (r < 0)
+                log_device_error_errno(device_name(d), r, "Cannot move message %" PRIu64 " to the failed list: %m", e->id);
+        d->counters.messages_failed++;
+        device_property_changed(d, DEVICE_PROP_COUNTERS | DEVICE_PROP_QUEUE);
+        log_device_notice(device_name(d), "Message %" PRIu64 " failed: %s", e->id, reason);
+        bus_manager_emit_failed(d->manager, e->sender, e->id, reason);
+}
+
+static int on_backoff_done(sd_event_source *s, uint64_t usec, void *userdata) {
+        Transport *t = userdata;
+
+        t->backoff_timer = sd_event_source_unref(t->backoff_timer);
+        transport_kick(t);
+        return 0;
+}
+
+/* Exponential backoff with full jitter between the configured minimum and maximum. */
+static void transport_backoff(Transport *t, const char *error) {
+        Device *d = t->device;
+        uint64_t cap, delay;
+        int r;
+
+        cap = t->backoff_min_usec << MIN(t->backoff_step, 20u);
+        cap = MIN(cap, t->backoff_max_usec);
+        delay = t->backoff_min_usec + random_u64() % (cap - t->backoff_min_usec + 1);
+        t->backoff_step++;
+
+        /* Log a failure when it changes, not on every attempt. */
+        if (error && !streq_ptr(error, d->last_error))
+                log_device_warning(device_name(d), "%s; retrying in %.1f s.", error, (double) delay / 1e6);
+        else
+                log_device_debug(device_name(d), "Retrying in %.1f s.", (double) delay / 1e6);
+        if (error)
+                device_set_last_error(d, error);
+        if (d->state != DEVICE_ERROR)
+                device_set_state(d, DEVICE_BACKOFF);
+
+        t->backoff_timer = sd_event_source_unref(t->backoff_timer);
+        r = sd_event_add_time_relative(d->manager->event, &t->backoff_timer, CLOCK_MONOTONIC, delay, 0,
+                                       on_backoff_done, t);
+        if (r < 0)
+                log_device_error_errno(device_name(d), r, "Cannot arm the backoff timer: %m");
+}
+
+/* The oldest message that has not expired, failing expired ones on the way. */
+static int transport_next(Transport *t, OutboxEntry **ret) {
+        Device *d = t->device;
+        uint64_t now = realtime_usec();
+
+        for (unsigned i = 0; i < EXPIRE_BATCH; i++) {
+                _cleanup_(outbox_entry_freep) OutboxEntry *e = NULL;
+                int r = outbox_head(transport_outbox(t), device_name(d), &e);
+
+                if (r < 0 || !e) {
+                        *ret = NULL;
+                        return r;
+                }
+                if (e->expires_usec == 0 || e->expires_usec > now) {
+                        *ret = TAKE_PTR(e);
+                        return 1;
+                }
+                transport_fail_message(t, e, "expired");
+        }
+        transport_kick(t); /* more expired ones: continue next iteration */
+        *ret = NULL;
+        return 0;
+}
+
+static void transport_drain(Transport *t) {
+        _cleanup_(outbox_entry_freep) OutboxEntry *e = NULL;
+        Device *d = t->device;
+        int r;
+
+        if (t->busy || t->backoff_timer)
+                return;
+        if (!d->manager->online) {
+                device_set_state(d, DEVICE_OFFLINE);
+                return;
+        }
+        r = transport_next(t, &e);
+        if (r < 0) {
+                transport_backoff(t, "cannot read the outbox");
+                return;
+        }
+        if (!e) {
+                if (d->state != DEVICE_ERROR || t->authenticated)
+                        device_set_state(d, DEVICE_IDLE);
+                return;
+        }
+
+        t->busy = true;
+        if (!t->authenticated) {
+                device_set_state(d, DEVICE_AUTHENTICATING);
+                r = t->vtable->authenticate(t);
+                if (r < 0)
+                        transport_auth_done(t, TRANSPORT_RETRY, "cannot start authentication");
+                return;
+        }
+        device_set_state(d, DEVICE_SENDING);
+        t->inflight = TAKE_PTR(e);
+        r = t->vtable->send(t, t->inflight);
+        if (r < 0)
+                transport_send_done(t, TRANSPORT_RETRY, NULL, "cannot send the message");
+}
+
+static int on_kick(sd_event_source *s, void *userdata) {
+        transport_drain(userdata);
+        return 0;
+}
+
+void transport_auth_done(Transport *t, TransportResult result, const char *error) {
+        Device *d = t->device;
+
+        if (!t->busy)
+                return;
+        t->busy = false;
+
+        switch (result) {
+        case TRANSPORT_OK:
+                if (t->authenticated_once) {
+                        d->counters.reauthentications++;
+                        device_property_changed(d, DEVICE_PROP_COUNTERS);
+                }
+                t->authenticated = t->authenticated_once = true;
+                log_device_info(device_name(d), "Authenticated with %s.", d->identity->endpoint);
+                transport_kick(t);
+                return;
+        case TRANSPORT_DENIED:
+                t->vtable->reset(t);
+                device_set_state(d, DEVICE_ERROR);
+                transport_backoff(t, error ?: "the platform refused authentication");
+                return;
+        case TRANSPORT_REAUTH:
+        case TRANSPORT_RETRY:
+        case TRANSPORT_REJECTED:
+                transport_backoff(t, error ?: "authentication failed");
+                return;
+        }
+}
+
+void transport_send_done(Transport *t, TransportResult result, const char *cloud_message_id, const char *error) {
+        _cleanup_(outbox_entry_freep) OutboxEntry *e = NULL;
+        Device *d = t->device;
+        int r;
+
+        if (!t->busy)
+                return;
+        t->busy = false;
+        e = TAKE_PTR(t->inflight);
+        if (!e)
+                return;
+
+        switch (result) {
+        case TRANSPORT_OK:
+                r = outbox_delivered(transport_outbox(t), e->id, strempty(cloud_message_id));
+                if (r < 0)
+                        log_device_error_errno(device_name(d), r, "Cannot remove delivered message %" PRIu64 ": %m", e->id);
+                d->counters.messages_sent++;
+                device_property_changed(d, DEVICE_PROP_COUNTERS | DEVICE_PROP_QUEUE);
+                if (d->last_error)
+                        device_set_last_error(d, NULL);
+                t->backoff_step = 0;
+                t->reauth_attempts = 0;
+                log_device_debug(device_name(d), "Message %" PRIu64 " delivered.", e->id);
+                bus_manager_emit_delivered(d->manager, e->sender, e->id, strempty(cloud_message_id));
+                transport_kick(t);
+                return;
+        case TRANSPORT_REAUTH:
+        case TRANSPORT_DENIED:
+                t->authenticated = false;
+                d->counters.retries++;
+                device_property_changed(d, DEVICE_PROP_COUNTERS);
+                if (t->reauth_id == e->id && t->reauth_attempts >= REAUTH_MAX) {
+                        t->reauth_attempts = 0;
+                        transport_backoff(t, error ?: "the cloud keeps rejecting fresh tokens");
+                        return;
+                }
+                if (t->reauth_id != e->id)
+                        t->reauth_attempts = 0;
+                t->reauth_id = e->id;
+                t->reauth_attempts++;
+                log_device_debug(device_name(d), "Token rejected (%s), authenticating again.", strempty(error));
+                transport_kick(t);
+                return;
+        case TRANSPORT_RETRY:
+                d->counters.retries++;
+                device_property_changed(d, DEVICE_PROP_COUNTERS);
+                transport_backoff(t, error ?: "sending failed");
+                return;
+        case TRANSPORT_REJECTED:
+                transport_fail_message(t, e, error ?: "rejected by the cloud");
+                transport_kick(t);
+                return;
+        }
+}
+
+void transport_count_bytes(Transport *t, size_t out, size_t in) {
+        t->device->counters.bytes_out += out;
+        t->device->counters.bytes_in += in;
+        device_property_changed(t->device, DEVICE_PROP_COUNTERS);
+}
+
+int transport_new(Device *d, Transport **ret) {
+        const TransportVTable *vt = transport_vtables[d->identity->transport];
+        Transport *t;
+        int r;
+
+        if (!vt)
+                return log_device_error_errno(device_name(d), EOPNOTSUPP, "Transport=%s is not supported yet.",
+                                              transport_kind_to_string(d->identity->transport));
+        t = calloc(1, vt->object_size);
+        if (!t)
+                return -ENOMEM;
+        t->vtable = vt;
+        t->device = d;
+        t->backoff_min_usec = d->manager->config.backoff_min_usec;
+        t->backoff_max_usec = d->manager->config.backoff_max_usec;
+
+        r = sd_event_add_defer(d->manager->event, &t->kick_source, on_kick, t);
+        if (r < 0) {
+                free(t);
+                return r;
+        }
+        (void) sd_event_source_set_enabled(t->kick_source, SD_EVENT_OFF);
+        (void) sd_event_source_set_description(t->kick_source, "transport-kick");
+
+        r = vt->init ? vt->init(t) : 0;
+        if (r < 0) {
+                sd_event_source_unref(t->kick_source);
+                free(t);
+                return r;
+        }
+        *ret = t;
+        return 0;
+}
+
+Transport *transport_free(Transport *t) {
+        if (!t)
+                return NULL;
+        if (t->vtable->done)
+                t->vtable->done(t);
+        outbox_entry_free(t->inflight);
+        sd_event_source_unref(t->kick_source);
+        sd_event_source_unref(t->backoff_timer);
+        free(t);
+        return NULL;
+}

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The one transport interface, and everything transports share: draining the outbox in FIFO order, one
+ * message in flight per device, re-authentication and resend, backoff with jitter, TTL expiry. Each
+ * implementation embeds Transport as its first member and only does what differs: authenticate and send. */
+#pragma once
+
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#include "device.h"
+#include "outbox.h"
+
+typedef enum TransportResult {
+        TRANSPORT_OK,          /* authenticated / delivered */
+        TRANSPORT_REAUTH,      /* the cloud no longer accepts our token: authenticate again, then resend */
+        TRANSPORT_RETRY,       /* transient (timeout, unreachable, server busy): back off, then try again */
+        TRANSPORT_REJECTED,    /* this message will never be accepted: fail it with the reason */
+        TRANSPORT_DENIED,      /* authentication refused: credentials are wrong; back off */
+} TransportResult;
+
+typedef struct TransportVTable {
+        size_t object_size;
+        int (*init)(Transport *t);
+        void (*done)(Transport *t);
+        /* Start authenticating; completion is reported with transport_auth_done(). */
+        int (*authenticate)(Transport *t);
+        /* Start sending e (valid until completion); completion is reported with transport_send_done(). */
+        int (*send)(Transport *t, const OutboxEntry *e);
+        /* Forget the session and the credentials obtained from the cloud. */
+        void (*reset)(Transport *t);
+        /* Largest payload one message to topic may carry. */
+        size_t (*max_payload)(const Identity *id, const char *topic);
+} TransportVTable;
+
+struct Transport {
+        const TransportVTable *vtable;
+        Device *device;
+        bool authenticated;
+        bool authenticated_once;   /* later authentications count as re-authentications */
+        bool busy;                 /* an authentication or a send is outstanding */
+        OutboxEntry *inflight;
+        uint64_t reauth_id;        /* the message the re-authentication attempts are counted for */
+        unsigned reauth_attempts;
+        unsigned backoff_step;
+        uint64_t backoff_min_usec, backoff_max_usec;
+        sd_event_source *kick_source;
+        sd_event_source *backoff_timer;
+};
+
+int transport_new(Device *d, Transport **ret);
+Transport *transport_free(Transport *t);
+
+size_t transport_max_payload(const Identity *id, const char *topic);
+
+/* Look for work soon (from a deferred event source, never recursively). */
+void transport_kick(Transport *t);
+
+/* Completion reports from implementations. error is a short human-readable reason (no secrets). */
+void transport_auth_done(Transport *t, TransportResult result, const char *error);
+void transport_send_done(Transport *t, TransportResult result, const char *cloud_message_id, const char *error);
+
+/* Wire statistics, reported by implementations. */
+void transport_count_bytes(Transport *t, size_t out, size_t in);
