@@ -1,0 +1,357 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* libcoap server context on sd-event. Every request passes the retransmission cache (PROTOCOL.md E.5)
+ * first: libcoap 4.3.1 hands a repeated CON to the handler again, so the cache is what makes a
+ * retransmission get the same answer without a second record line or a replay verdict. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coap-msg.h"
+#include "log.h"
+#include "macro.h"
+#include "sim-coap-aes.h"
+#include "sim-coap-pdu.h"
+#include "sim-coap.h"
+#include "sim-dedup.h"
+#include "sim-ids.h"
+
+typedef enum RequestKind {
+        REQUEST_AUTH,
+        REQUEST_PUBLISH,
+        REQUEST_OTHER_METHOD,
+} RequestKind;
+
+struct SimCoap {
+        SimServer *server;
+        coap_context_t *context;
+        sd_event_source *io_source;
+        sd_event_source *timer_source;
+        SimDedup *dedup;
+};
+
+static const SimCoapMode *mode_for(const coap_session_t *session) {
+        return coap_session_get_proto(session) == COAP_PROTO_UDP ? &sim_coap_aes_mode : NULL;
+}
+
+/* Non-POST methods: 4.05 on /topic/..., 4.04 elsewhere (libcoap answers 4.05 on /auth itself). */
+static void other_method_reply(const SimRequest *req, SimReply *reply) {
+        bool topic = req->n_segments > 0 && streq(req->segments[0], "topic");
+
+        log_info("Rejected request from %s: %s.", req->peer, topic ? "4.05, method is not POST" : "4.04, no such path");
+        reply->code = topic ? 405 : 404;
+}
+
+static int process(SimCoap *c, const coap_session_t *session, const coap_pdu_t *request, RequestKind kind,
+                   const char *peer, SimReply *reply) {
+        const SimCoapMode *mode = mode_for(session);
+        SimRequest req;
+        int r;
+
+        if (!mode)
+                return -EPROTONOSUPPORT;
+        r = sim_coap_request_from_pdu(request, peer, &req);
+        if (r < 0)
+                return r;
+
+        switch (kind) {
+        case REQUEST_AUTH:
+                r = mode->auth(c->server, &req, reply);
+                break;
+        case REQUEST_PUBLISH:
+                r = mode->publish(c->server, &req, reply);
+                break;
+        case REQUEST_OTHER_METHOD:
+                other_method_reply(&req, reply);
+                r = 0;
+                break;
+        }
+        sim_coap_request_done(&req);
+        return r;
+}
+
+static void respond(const SimReply *reply, coap_pdu_t *response) {
+        if (sim_coap_reply_to_pdu(reply, response) < 0) {
+                log_oom();
+                coap_pdu_set_code(response, COAP_RESPONSE_CODE(500));
+        }
+}
+
+/* ackMode 1 (E.13): leaving the response empty makes libcoap send an empty ACK; the async entry calls the
+ * handler again right away with a copy of the request (new MID), which answers from the cache. The
+ * original MID rides along as the async's app data (plus one, so that it is never NULL). */
+static bool defer(coap_session_t *session, const coap_pdu_t *request) {
+        coap_async_t *async = coap_register_async(session, request, 1);
+
+        if (!async)
+                return false;
+        coap_async_set_app_data(async, (void *) (uintptr_t) (coap_pdu_get_mid(request) + 1));
+        return true;
+}
+
+static int make_key(const coap_session_t *session, coap_mid_t mid, const coap_pdu_t *request, SimDedupKey *ret) {
+        coap_bin_const_t token = coap_pdu_get_token(request);
+        uint8_t peer[SIM_DEDUP_PEER_MAX];
+        int n;
+
+        n = sim_coap_peer_bytes(session, peer, sizeof(peer));
+        if (n < 0)
+                return n;
+        return sim_dedup_key_init(ret, peer, (size_t) n, (uint16_t) mid, token.s, token.length);
+}
+
+static void send_separate(SimCoap *c, coap_session_t *session, coap_async_t *async, const coap_pdu_t *request,
+                          coap_pdu_t *response) {
+        coap_mid_t mid = (coap_mid_t) ((uintptr_t) coap_async_get_app_data(async) - 1);
+        const SimReply *cached = NULL;
+        SimDedupKey key;
+
+        /* libcoap frees the async entry itself once this handler returns. */
+        if (make_key(session, mid, request, &key) >= 0)
+                cached = sim_dedup_find(c->dedup, &key, sim_now(CLOCK_MONOTONIC));
+        if (cached)
+                respond(cached, response);
+        else
+                coap_pdu_set_code(response, COAP_RESPONSE_CODE(500));
+}
+
+static void handle(coap_session_t *session, const coap_pdu_t *request, coap_pdu_t *response, RequestKind kind) {
+        SimCoap *c = coap_get_app_data(coap_session_get_context(session));
+        uint64_t now = sim_now(CLOCK_MONOTONIC);
+        coap_async_t *async;
+        SimReply reply = {};
+        SimDedupKey key;
+        bool keyed;
+        char peer[INET6_ADDRSTRLEN + 16];
+        int r;
+
+        async = coap_find_async(session, coap_pdu_get_token(request));
+        if (async) {
+                send_separate(c, session, async, request, response);
+                return;
+        }
+
+        sim_coap_peer_string(session, peer, sizeof(peer));
+        keyed = make_key(session, coap_pdu_get_mid(request), request, &key) >= 0;
+        if (keyed) {
+                const SimReply *cached = sim_dedup_find(c->dedup, &key, now);
+
+                if (cached) {
+                        log_debug("Repeated request (MID %d) from %s, answered from the cache.",
+                                  coap_pdu_get_mid(request), peer);
+                        respond(cached, response);
+                        return;
+                }
+        }
+
+        r = process(c, session, request, kind, peer, &reply);
+        if (r < 0) {
+                log_error_errno(r, "Failed to process a request from %s: %m", peer);
+                sim_reply_done(&reply);
+                reply.code = 500;
+        }
+        if (keyed && sim_dedup_add(c->dedup, &key, &reply, now) < 0)
+                log_oom();
+
+        if (!(reply.separate && coap_pdu_get_type(request) == COAP_MESSAGE_CON && defer(session, request)))
+                respond(&reply, response);
+        sim_reply_done(&reply);
+}
+
+static void on_auth(coap_resource_t *resource, coap_session_t *session, const coap_pdu_t *request,
+                    const coap_string_t *query, coap_pdu_t *response) {
+        handle(session, request, response, REQUEST_AUTH);
+}
+
+static void on_topic(coap_resource_t *resource, coap_session_t *session, const coap_pdu_t *request,
+                     const coap_string_t *query, coap_pdu_t *response) {
+        handle(session, request, response, REQUEST_PUBLISH);
+}
+
+static void on_other_method(coap_resource_t *resource, coap_session_t *session, const coap_pdu_t *request,
+                            const coap_string_t *query, coap_pdu_t *response) {
+        handle(session, request, response, REQUEST_OTHER_METHOD);
+}
+
+/* libcoap logs through us, capped at info: its debug output dumps PDUs, tokens included. */
+static void on_coap_log(coap_log_t level, const char *message) {
+        size_t n = strlen(message);
+
+        while (n > 0 && message[n - 1] == '\n')
+                n--;
+        log_full((int) level, "libcoap: %.*s", (int) n, message);
+}
+
+static int add_resources(coap_context_t *context) {
+        static const coap_request_t other_methods[] = {
+                COAP_REQUEST_GET, COAP_REQUEST_PUT, COAP_REQUEST_DELETE,
+                COAP_REQUEST_FETCH, COAP_REQUEST_PATCH, COAP_REQUEST_IPATCH,
+        };
+        coap_resource_t *auth, *unknown;
+
+        auth = coap_resource_init(coap_make_str_const("auth"), 0);
+        if (!auth)
+                return -ENOMEM;
+        coap_register_request_handler(auth, COAP_REQUEST_POST, on_auth);
+        coap_add_resource(context, auth);
+
+        /* Every path but "auth" lands here; the handler insists on "topic" as the first segment. */
+        unknown = coap_resource_unknown_init2(on_other_method, 0);
+        if (!unknown)
+                return -ENOMEM;
+        coap_register_request_handler(unknown, COAP_REQUEST_POST, on_topic);
+        for (size_t i = 0; i < ELEMENTSOF(other_methods); i++)
+                coap_register_request_handler(unknown, other_methods[i], on_other_method);
+        coap_add_resource(context, unknown);
+        return 0;
+}
+
+/* Runs libcoap's pending work, then arms the timer for its next deadline (retransmissions, separate
+ * responses, idle sessions). */
+static int process_io(SimCoap *c) {
+        coap_tick_t now;
+        unsigned timeout_ms;
+        int r;
+
+        if (coap_io_process(c->context, COAP_IO_NO_WAIT) < 0)
+                log_debug("coap_io_process() failed.");
+
+        coap_ticks(&now);
+        timeout_ms = coap_io_prepare_epoll(c->context, now);
+        if (timeout_ms == 0)
+                return sd_event_source_set_enabled(c->timer_source, SD_EVENT_OFF);
+
+        r = sd_event_source_set_time_relative(c->timer_source, (uint64_t) timeout_ms * 1000);
+        if (r < 0)
+                return r;
+        return sd_event_source_set_enabled(c->timer_source, SD_EVENT_ONESHOT);
+}
+
+static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        return process_io(userdata);
+}
+
+static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        return process_io(userdata);
+}
+
+static int attach_event(SimCoap *c) {
+        int fd = coap_context_get_coap_fd(c->context), r;
+
+        if (fd < 0)
+                return log_error_errno(EOPNOTSUPP, "libcoap was built without epoll support.");
+        r = sd_event_add_io(c->server->event, &c->io_source, fd, EPOLLIN, on_io, c);
+        if (r < 0)
+                return r;
+        /* Created disabled; process_io() arms it for libcoap's next deadline. */
+        r = sd_event_add_time(c->server->event, &c->timer_source, CLOCK_MONOTONIC, 0, 0, on_timer, c);
+        if (r < 0)
+                return r;
+        return sd_event_source_set_enabled(c->timer_source, SD_EVENT_OFF);
+}
+
+int sim_coap_new(SimServer *server, SimCoap **ret) {
+        static const uint16_t options[] = {
+                COAP_MSG_OPTION_TOKEN_V3, COAP_MSG_OPTION_TOKEN, COAP_MSG_OPTION_SEQ, COAP_MSG_OPTION_MESSAGE_ID,
+        };
+        SimCoap *c;
+        int r;
+
+        coap_startup();
+        coap_set_log_handler(on_coap_log);
+        coap_set_log_level((coap_log_t) MIN(log_get_max_level(), LOG_INFO));
+
+        c = calloc(1, sizeof(*c));
+        if (!c)
+                return -ENOMEM;
+        c->server = server;
+        c->context = coap_new_context(NULL);
+        r = c->context ? sim_dedup_new(SIM_DEDUP_ENTRIES_DEFAULT, SIM_DEDUP_LIFETIME_USEC, &c->dedup) : -ENOMEM;
+        if (r >= 0)
+                r = add_resources(c->context);
+        if (r < 0) {
+                sim_coap_free(c);
+                return r;
+        }
+        coap_set_app_data(c->context, c);
+        /* 2089 and 61 are critical (odd): unregistered, libcoap would answer 4.02 by itself. */
+        for (size_t i = 0; i < ELEMENTSOF(options); i++)
+                coap_register_option(c->context, options[i]);
+
+        r = attach_event(c);
+        if (r < 0) {
+                sim_coap_free(c);
+                return r;
+        }
+        *ret = c;
+        return 0;
+}
+
+SimCoap *sim_coap_free(SimCoap *c) {
+        if (!c)
+                return NULL;
+        sd_event_source_disable_unref(c->io_source);
+        sd_event_source_disable_unref(c->timer_source);
+        if (c->context)
+                coap_free_context(c->context);
+        sim_dedup_free(c->dedup);
+        free(c);
+        coap_cleanup();
+        return NULL;
+}
+
+static int parse_address(const char *address, uint16_t port, coap_address_t *ret) {
+        coap_address_init(ret);
+        if (inet_pton(AF_INET, address, &ret->addr.sin.sin_addr) == 1) {
+                ret->addr.sin.sin_family = AF_INET;
+                ret->addr.sin.sin_port = htons(port);
+                ret->size = sizeof(ret->addr.sin);
+                return 0;
+        }
+        if (inet_pton(AF_INET6, address, &ret->addr.sin6.sin6_addr) == 1) {
+                ret->addr.sin6.sin6_family = AF_INET6;
+                ret->addr.sin6.sin6_port = htons(port);
+                ret->size = sizeof(ret->addr.sin6);
+                return 0;
+        }
+        return -EINVAL;
+}
+
+/* libcoap 4.3.1 has no accessor for an endpoint's bound address; its description string ends in
+ * ":<port> UDP" once bound, so the port chosen for port 0 is read from there. */
+static int endpoint_port(const coap_endpoint_t *ep, uint16_t *ret) {
+        const char *s = coap_endpoint_str(ep), *colon;
+        char *end = NULL;
+        unsigned long v;
+
+        colon = s ? strrchr(s, ':') : NULL;
+        if (!colon)
+                return -EIO;
+        v = strtoul(colon + 1, &end, 10);
+        if (end == colon + 1 || v == 0 || v > UINT16_MAX || (*end != ' ' && *end != '\0'))
+                return -EIO;
+        *ret = (uint16_t) v;
+        return 0;
+}
+
+int sim_coap_listen_aes(SimCoap *c, const char *address, uint16_t port, uint16_t *ret_port) {
+        coap_address_t addr;
+        coap_endpoint_t *ep;
+        int r;
+
+        r = parse_address(address, port, &addr);
+        if (r < 0)
+                return log_error_errno(r, "Invalid listen address %s.", address);
+
+        errno = 0;
+        ep = coap_new_endpoint(c->context, &addr, COAP_PROTO_UDP);
+        if (!ep)
+                return log_error_errno(errno > 0 ? errno : EADDRNOTAVAIL, "Cannot listen on %s port %u: %m",
+                                       address, port);
+        r = endpoint_port(ep, ret_port);
+        if (r < 0)
+                return log_error_errno(r, "Cannot tell which port libcoap bound.");
+
+        /* Arm the timer and pick up anything that is already pending. */
+        return process_io(c);
+}

@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* getopt_long parsing with strict number parsing and the --help text. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "macro.h"
+#include "sim-config.h"
+
+enum {
+        ARG_DEVICES = 0x100,
+        ARG_RECORD,
+        ARG_LISTEN,
+        ARG_COAP_PORT,
+        ARG_TOKEN_TTL,
+        ARG_STRICT_SEQ,
+        ARG_LOG_LEVEL,
+        ARG_HELP,
+        ARG_VERSION,
+};
+
+static void help(const char *argv0) {
+        printf("%s --devices=FILE [OPTIONS...]\n\n"
+               "Local emulator of the Alibaba Cloud IoT Platform device endpoints, for tests and demos.\n"
+               "Serves CoAP with application-layer AES (\"coap-aes\", UDP) per PROTOCOL.md section A.\n\n"
+               "  --devices=FILE        Identities, one \"productKey deviceName deviceSecret\" per line;\n"
+               "                        blank lines and '#' comments are ignored (required)\n"
+               "  --record=FILE         Append each accepted message and each successful auth to FILE\n"
+               "                        as one JSON line (payload in base64)\n"
+               "  --listen=ADDR         IPv4 or IPv6 address to bind (default: %s)\n"
+               "  --coap-port=PORT      UDP port of the coap-aes endpoint; 0 picks a free one\n"
+               "                        (default: %u)\n"
+               "  --token-ttl=SECONDS   Token lifetime; publishes with an expired token get 4.01\n"
+               "                        (default: %u, 7 days; 0 expires tokens at once)\n"
+               "  --strict-seq          Require seq > seqOffset (default: seq >= seqOffset, as the SDK sends)\n"
+               "  --log-level=LEVEL     debug, info, notice, warning, err (default: info)\n"
+               "  --help                Show this help\n"
+               "  --version             Show the version\n\n"
+               "Once listening it prints \"coap-aes ADDR PORT\" on stdout and notifies READY=1 when\n"
+               "$NOTIFY_SOCKET is set. SIGTERM or SIGINT stop it with exit status 0; bad arguments give 2.\n",
+               argv0, SIM_DEFAULT_LISTEN, SIM_DEFAULT_COAP_PORT, SIM_DEFAULT_TOKEN_TTL_SEC);
+}
+
+static int parse_uint(const char *s, uint64_t max, uint64_t *ret) {
+        char *end = NULL;
+        unsigned long long v;
+
+        if (isempty(s) || s[0] < '0' || s[0] > '9')
+                return -EINVAL;
+        errno = 0;
+        v = strtoull(s, &end, 10);
+        if (errno != 0 || *end != '\0' || v > max)
+                return -EINVAL;
+        *ret = v;
+        return 0;
+}
+
+static bool address_valid(const char *s) {
+        unsigned char buf[sizeof(struct in6_addr)];
+
+        return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
+}
+
+static int parse_one(int c, const char *arg, SimConfig *cfg) {
+        uint64_t v;
+
+        switch (c) {
+        case ARG_DEVICES:
+                cfg->devices_path = arg;
+                return 0;
+        case ARG_RECORD:
+                cfg->record_path = arg;
+                return 0;
+        case ARG_LISTEN:
+                if (!address_valid(arg))
+                        return log_error_errno(EINVAL, "--listen=%s is not an IPv4 or IPv6 address.", arg);
+                cfg->listen = arg;
+                return 0;
+        case ARG_COAP_PORT:
+                if (parse_uint(arg, UINT16_MAX, &v) < 0)
+                        return log_error_errno(EINVAL, "--coap-port=%s is not a port number (0-65535).", arg);
+                cfg->coap_port = (uint16_t) v;
+                return 0;
+        case ARG_TOKEN_TTL:
+                if (parse_uint(arg, UINT32_MAX, &v) < 0)
+                        return log_error_errno(EINVAL, "--token-ttl=%s is not a number of seconds.", arg);
+                cfg->token_ttl_usec = v * UINT64_C(1000000);
+                return 0;
+        case ARG_STRICT_SEQ:
+                cfg->strict_seq = true;
+                return 0;
+        case ARG_LOG_LEVEL:
+                cfg->log_level = log_level_from_string(arg);
+                if (cfg->log_level < 0)
+                        return log_error_errno(EINVAL, "--log-level=%s is not a log level.", arg);
+                return 0;
+        }
+        return log_error_errno(EINVAL, "Unknown option. See --help.");
+}
+
+int sim_config_parse(int argc, char *argv[], SimConfig *ret) {
+        static const struct option options[] = {
+                { "devices", required_argument, NULL, ARG_DEVICES },
+                { "record", required_argument, NULL, ARG_RECORD },
+                { "listen", required_argument, NULL, ARG_LISTEN },
+                { "coap-port", required_argument, NULL, ARG_COAP_PORT },
+                { "token-ttl", required_argument, NULL, ARG_TOKEN_TTL },
+                { "strict-seq", no_argument, NULL, ARG_STRICT_SEQ },
+                { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
+                { "help", no_argument, NULL, ARG_HELP },
+                { "version", no_argument, NULL, ARG_VERSION },
+                {},
+        };
+        SimConfig cfg = {
+                .listen = SIM_DEFAULT_LISTEN,
+                .coap_port = SIM_DEFAULT_COAP_PORT,
+                .token_ttl_usec = SIM_DEFAULT_TOKEN_TTL_SEC * UINT64_C(1000000),
+                .log_level = LOG_INFO,
+        };
+        int c, r;
+
+        optind = 0; /* glibc: full re-initialisation, so the unit test can parse several times */
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0) {
+                if (c == ARG_HELP) {
+                        help(program_invocation_short_name);
+                        return 1;
+                }
+                if (c == ARG_VERSION) {
+                        printf("iotpub-cloudsim %s\n", IOTPUB_VERSION);
+                        return 1;
+                }
+                if (c == '?')
+                        return log_error_errno(EINVAL, "%s: %s. See --help.", argv[optind - 1],
+                                               optopt ? "missing or unexpected argument" : "unknown option");
+                r = parse_one(c, optarg, &cfg);
+                if (r < 0)
+                        return r;
+        }
+        if (optind < argc)
+                return log_error_errno(EINVAL, "Unexpected argument \"%s\". See --help.", argv[optind]);
+        if (!cfg.devices_path)
+                return log_error_errno(EINVAL, "--devices=FILE is required. See --help.");
+
+        *ret = cfg;
+        return 0;
+}

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Command line of iotpub-cloudsim. The option names are an interface: tests and the demo depend on them. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define SIM_DEFAULT_LISTEN "127.0.0.1"
+#define SIM_DEFAULT_COAP_PORT 5682
+#define SIM_DEFAULT_TOKEN_TTL_SEC 604800        /* 7 days (PROTOCOL.md E.19) */
+
+typedef struct SimConfig {
+        const char *devices_path;       /* these point into argv */
+        const char *record_path;        /* NULL: no record */
+        const char *listen;
+        uint16_t coap_port;             /* 0: any free port */
+        uint64_t token_ttl_usec;
+        bool strict_seq;
+        int log_level;
+} SimConfig;
+
+/* Returns 0 to run, 1 if --help or --version was printed (exit 0), -EINVAL after printing a message about
+ * bad arguments (exit 2). */
+int sim_config_parse(int argc, char *argv[], SimConfig *ret);
