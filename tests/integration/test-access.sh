@@ -21,8 +21,6 @@ if as_nobody busctl --address="$BUS" call org.iotpub1 /org/iotpub1 org.iotpub1.M
         fail "uid 65534 could publish with busctl"
 fi
 harness_log "ok: busctl as uid 65534 is refused: $(head -c 160 "$LOGDIR/busctl-nobody.err")"
-grep -qiE 'access|denied|permission|not allowed' "$LOGDIR/busctl-nobody.err" ||
-        fail "busctl's error does not read as an access refusal: $(cat "$LOGDIR/busctl-nobody.err")"
 
 for how in "" --device-object; do
         out=$LOGDIR/pubclient-nobody${how}.json
