@@ -45,7 +45,8 @@ size_t aes_encrypted_size(size_t plain_len) {
 }
 
 /* Runs CBC over len bytes (a multiple of 16) from the fixed IV; in and out may be the same buffer. */
-static int aes_cbc(const uint8_t key[static AES_KEY_SIZE], bool encrypt, const void *in, void *out, size_t len) {
+static int aes_cbc(const uint8_t key[static AES_KEY_SIZE], bool encrypt, const void *in, void *out,
+                   size_t len) {
         gnutls_datum_t k = { .data = (unsigned char *) key, .size = AES_KEY_SIZE };
         gnutls_datum_t iv = { .data = (unsigned char *) aes_iv, .size = AES_BLOCK_SIZE };
         gnutls_cipher_hd_t h;

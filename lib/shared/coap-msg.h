@@ -3,6 +3,7 @@
  * given message id and 4-byte token. The daemon sends exactly these; the unit test checks their bytes. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,10 +36,15 @@ typedef struct CoapPublish {
         bool confirmable;
 } CoapPublish;
 
-/* POST /topic/..., options Uri-Path*, CF, Accept 42, 2088, [2089], payload. Returns 0, -EINVAL, -ENOMEM. */
+/* POST /topic/..., options Uri-Path*, CF, Accept 42, 2088, [2089], payload. Returns 0, -EINVAL, -ENOMEM.
+ * -EINVAL covers: mid outside 0..0xffff, a topic with no segment, an empty iot_token, a content_format other
+ * than 50, 60 or 42 (all encode as one byte), seq != NULL with seq_len 0, and a datagram that would exceed
+ * COAP_MSG_PDU_MAX (check with coap_msg_publish_size() first). seq_len is ignored when seq is NULL. An empty
+ * payload is sent without the 0xFF marker. coap_msg_auth() likewise refuses a JSON body that would not fit. */
 int coap_msg_publish(coap_mid_t mid, const uint8_t token[static COAP_MSG_TOKEN_SIZE], const CoapPublish *p,
                      coap_pdu_t **ret);
 
 /* Exact size in bytes of the datagram coap_msg_publish() would build for these inputs, without building it.
- * Used to refuse a too-large payload at Publish time. */
+ * Used to refuse a too-large payload at Publish time. token_len is strlen(iot_token); pass seq_len 0 when
+ * there is no 2089 option (DTLS mode); payload_len is the (already encrypted) payload size. */
 size_t coap_msg_publish_size(const char *topic, size_t token_len, size_t seq_len, size_t payload_len);

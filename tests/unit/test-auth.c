@@ -16,18 +16,14 @@
 #define DN "sensor_0042"
 
 /* PROTOCOL.md A.15: the 147-byte JSON of the AES-mode /auth request. */
-#define AUTH_JSON_A15                                                                                         \
-        "{\"productKey\":\"a1B2c3D4e5F\",\"deviceName\":\"sensor_0042\",\"clientId\":\"a1B2c3D4e5F.sensor_0042\"," \
-        "\"sign\":\"fe6ac333c1f247d7b4613a07aef2adca\",\"seq\":\"4321\"}"
+#define AUTH_JSON_A15 \
+        "{\"productKey\":\"a1B2c3D4e5F\",\"deviceName\":\"sensor_0042\",\"clientId\":\"a1B2c3D4e5F.sensor_0042\",\"sign\":\"fe6ac333c1f247d7b4613a07aef2adca\",\"seq\":\"4321\"}"
 /* PROTOCOL.md D.2: the SDK's CoAP-DTLS auth body for S4 (134 bytes). */
-#define AUTH_JSON_S4                                                                                          \
-        "{\"productKey\":\"a1B2c3D4e5F\",\"deviceName\":\"sensor_0042\",\"clientId\":\"a1B2c3D4e5F.sensor_0042\"," \
-        "\"sign\":\"2a07be7167d2da6e852e6c7ac26710c1\"}"
+#define AUTH_JSON_S4 \
+        "{\"productKey\":\"a1B2c3D4e5F\",\"deviceName\":\"sensor_0042\",\"clientId\":\"a1B2c3D4e5F.sensor_0042\",\"sign\":\"2a07be7167d2da6e852e6c7ac26710c1\"}"
 /* PROTOCOL.md D.2: the SDK's HTTP auth body for S5 (187 bytes), with its single space. */
-#define AUTH_JSON_S5                                                                                          \
-        "{\"version\":\"default\", \"clientId\":\"a1B2c3D4e5F.sensor_0042\",\"signmethod\":\"hmacsha1\","       \
-        "\"sign\":\"511b1251911e70d541b455b13f906bebadb5130c\",\"productKey\":\"a1B2c3D4e5F\","                 \
-        "\"deviceName\":\"sensor_0042\"}"
+#define AUTH_JSON_S5 \
+        "{\"version\":\"default\", \"clientId\":\"a1B2c3D4e5F.sensor_0042\",\"signmethod\":\"hmacsha1\",\"sign\":\"511b1251911e70d541b455b13f906bebadb5130c\",\"productKey\":\"a1B2c3D4e5F\",\"deviceName\":\"sensor_0042\"}"
 
 static void test_request_build_aes(void **state) {
         const AuthParams p = {
