@@ -100,7 +100,7 @@ check: deps
 	tests/run-tests.sh $(B)
 
 demo: deps
-	$(MAKE) all
+	$(MAKE) all $(B)/tests/bin/wait-ready
 	tools/demo.sh $(B)
 
 install: all
