@@ -31,7 +31,7 @@ static const char *const stmt_sql[_STMT_MAX] = {
         [STMT_INSERT] = "INSERT INTO messages(device, topic, payload, content_type, sender, uid, created, expires) "
                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         [STMT_HEAD] = "SELECT id, topic, payload, content_type, sender, uid, created, expires FROM messages "
-                      "WHERE device = ? ORDER BY id LIMIT 1",
+                      "WHERE device = ? AND id <= ? ORDER BY id LIMIT 1",
         [STMT_DELETE] = "DELETE FROM messages WHERE id = ? RETURNING device, topic, uid, length(payload)",
         [STMT_DELIVERED] = "INSERT OR REPLACE INTO delivered(id, device, uid, cloud_id, at) VALUES (?, ?, ?, ?, ?)",
         [STMT_FAILED] = "INSERT OR REPLACE INTO failed(id, device, topic, uid, reason, at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -60,6 +60,7 @@ struct Outbox {
         PendingCommit *pending;
         size_t n_pending, n_pending_allocated;
         uint64_t count, bytes;
+        uint64_t committed_id;   /* rows above this are not durable yet and must not be sent */
         unsigned prune_counter;
         void (*change_cb)(void *userdata);
         void *change_userdata;
@@ -152,8 +153,8 @@ static int outbox_load_totals(Outbox *o) {
         _cleanup_(stmt_finalizep) sqlite3_stmt *s = NULL;
         int rc;
 
-        rc = sqlite3_prepare_v2(o->db, "SELECT count(*), coalesce(sum(length(payload)), 0) FROM messages", -1,
-                                &s, NULL);
+        rc = sqlite3_prepare_v2(o->db, "SELECT count(*), coalesce(sum(length(payload)), 0), coalesce(max(id), 0) "
+                                "FROM messages", -1, &s, NULL);
         if (rc != SQLITE_OK)
                 return outbox_check(o, rc, "prepare totals");
         rc = sqlite3_step(s);
@@ -161,6 +162,8 @@ static int outbox_load_totals(Outbox *o) {
                 return outbox_check(o, rc, "load totals");
         o->count = (uint64_t) sqlite3_column_int64(s, 0);
         o->bytes = (uint64_t) sqlite3_column_int64(s, 1);
+        /* Only called outside a transaction, so every row there is committed. */
+        o->committed_id = (uint64_t) sqlite3_column_int64(s, 2);
         return 0;
 }
 
@@ -209,7 +212,8 @@ int outbox_flush(Outbox *o) {
                 log_error_errno(r, "Failed to commit the outbox transaction, rolling back: %m");
                 (void) outbox_exec(o, "ROLLBACK");
                 (void) outbox_load_totals(o);
-        }
+        } else if (o->n_pending > 0)
+                o->committed_id = o->pending[o->n_pending - 1].id; /* ids only grow (AUTOINCREMENT) */
         o->in_transaction = false;
         outbox_run_pending(o, r);
         outbox_changed(o);
@@ -295,6 +299,7 @@ int outbox_head(Outbox *o, const char *device, OutboxEntry **ret) {
         int rc, r = 0;
 
         (void) sqlite3_bind_text(s, 1, device, -1, SQLITE_STATIC);
+        (void) sqlite3_bind_int64(s, 2, (sqlite3_int64) o->committed_id);
         rc = sqlite3_step(s);
         if (rc == SQLITE_DONE) {
                 *ret = NULL;
