@@ -23,8 +23,8 @@
 /* Rejections are logged at info with the reason; never with the token, key or payload. */
 static int reject(SimReply *reply, const char *what, const SimRequest *req, const char *pk, const char *dn,
                   unsigned code, const char *reason) {
-        log_info("Rejected %s from %s%s%s%s%s: %u.%02u, %s.", what, req->peer, pk ? " (" : "", strempty(pk),
-                 dn ? "/" : "", dn ? dn : "", code / 100, code % 100, reason);
+        log_info("Rejected %s from %s%s%s%s%s%s: %u.%02u, %s.", what, req->peer, pk ? " (" : "", strempty(pk),
+                 pk && dn ? "/" : "", pk ? strempty(dn) : "", pk ? ")" : "", code / 100, code % 100, reason);
         reply->code = code;
         return 0;
 }
