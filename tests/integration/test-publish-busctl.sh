@@ -2,6 +2,7 @@
 # 100 publishes with plain `busctl call` (binary bytes included) and one through Device.Publish reach the
 # emulator with exactly those bytes, on the right topic, in order; a publisher then receives Delivered for
 # each of its messages (signals are checked with pubclient, as busctl cannot wait for a unicast signal).
+# Payloads must not show up in the daemon's or emulator's logs.
 set -euo pipefail
 source "${IOTPUB_TOP:-$(dirname "$0")/../..}/tests/lib/harness.sh"
 harness_init test-publish-busctl "$IOTPUBD" "$CLOUDSIM" "$PUBCLIENT"
@@ -52,11 +53,18 @@ check_record sensor_bc --expect="$expect" --topic="$topic" || fail "recorded pay
 
 # Delivered reaches the publishing connection, for every one of its ids.
 out=$LOGDIR/pubclient.json
-pubclient "$out" --device=sensor_bc --topic="$topic" --count=5 --prefix=signal --timeout=30 ||
+canary=payload-canary-$(harness_random 12)
+pubclient "$out" --device=sensor_bc --topic="$topic" --count=5 --prefix="$canary" --timeout=30 ||
         fail "pubclient: not every message was confirmed with Delivered ($(cat "$out"))"
 assert_eq 5 "$(json_get "$out" 'd["delivered"]')" "Delivered signals received by the publisher"
 assert_eq 0 "$(json_get "$out" 'd["failed"]')" "Failed signals"
 check_record sensor_bc --expect="$expect" --pubclient="$out" --topic="$topic" || fail "record after pubclient differs"
+
+# Payloads are never logged (STYLE.md), not even at debug level.
+if grep -lF -e "$canary" "$LOGDIR"/iotpubd.* "$LOGDIR"/cloudsim.*.err; then
+        fail "a payload appears in the daemon's or the emulator's log (files above)"
+fi
+harness_log "ok: no payload in the daemon's or the emulator's log (debug level)"
 
 wait_for --timeout=20 test "$(manager_prop QueueMessages)" = 0 || fail "QueueMessages did not drop to 0"
 assert_ge 106 "$(device_prop sensor_bc MessagesSent)" "Device MessagesSent"
