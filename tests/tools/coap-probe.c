@@ -19,39 +19,10 @@
 #include "auth.h"
 #include "coap-msg.h"
 #include "macro.h"
+#include "coap-probe-msg.h"
 #include "sign.h"
 
-#define MSG_OPTIONS_MAX 32
-#define OPT_VALUE_MAX 256
 #define AUTH_SEQ 4321
-
-typedef struct MsgOption {
-        uint16_t number;
-        size_t len;
-        uint8_t value[OPT_VALUE_MAX];
-} MsgOption;
-
-/* A CoAP message as editable fields; encoded by msg_encode() per RFC 7252 3. */
-typedef struct Msg {
-        uint8_t type, code;
-        uint16_t mid;
-        uint8_t token[8];
-        size_t token_len;
-        MsgOption options[MSG_OPTIONS_MAX];
-        size_t n_options;
-        uint8_t payload[COAP_MSG_PDU_MAX];
-        size_t payload_len;
-} Msg;
-
-typedef struct Response {
-        uint8_t type, code;
-        bool separate;                  /* an empty ACK came first */
-        char message_id[32];
-        uint8_t payload[COAP_MSG_PDU_MAX];
-        size_t payload_len;
-        uint8_t raw[COAP_MSG_PDU_MAX];
-        size_t raw_len;
-} Response;
 
 typedef struct Probe {
         int fd;
@@ -88,130 +59,6 @@ static const char *step_arg(const char *step, const char *key) {
                 p = *end ? end : NULL;
         }
         return NULL;
-}
-
-static int msg_from_pdu(const coap_pdu_t *pdu, Msg *m) {
-        coap_bin_const_t token = coap_pdu_get_token(pdu);
-        coap_opt_iterator_t it;
-        const uint8_t *data;
-        coap_opt_t *o;
-        size_t len;
-
-        *m = (Msg) { .type = coap_pdu_get_type(pdu), .code = coap_pdu_get_code(pdu),
-                     .mid = (uint16_t) coap_pdu_get_mid(pdu), .token_len = token.length };
-        memcpy(m->token, token.s, token.length);
-        coap_option_iterator_init(pdu, &it, COAP_OPT_ALL);
-        while ((o = coap_option_next(&it))) {
-                MsgOption *x = &m->options[m->n_options++];
-
-                if (m->n_options > MSG_OPTIONS_MAX || coap_opt_length(o) > OPT_VALUE_MAX)
-                        return -E2BIG;
-                *x = (MsgOption) { .number = it.number, .len = coap_opt_length(o) };
-                memcpy(x->value, coap_opt_value(o), x->len);
-        }
-        if (coap_get_data(pdu, &len, &data)) {
-                memcpy(m->payload, data, len);
-                m->payload_len = len;
-        }
-        return 0;
-}
-
-static void msg_drop_option(Msg *m, uint16_t number) {
-        size_t j = 0;
-
-        for (size_t i = 0; i < m->n_options; i++)
-                if (m->options[i].number != number)
-                        m->options[j++] = m->options[i];
-        m->n_options = j;
-}
-
-/* Inserts after every option with a number <= number, keeping the list sorted. */
-static void msg_add_option(Msg *m, uint16_t number, const void *value, size_t len) {
-        size_t i = 0;
-
-        if (m->n_options >= MSG_OPTIONS_MAX || len > OPT_VALUE_MAX)
-                abort();
-        while (i < m->n_options && m->options[i].number <= number)
-                i++;
-        memmove(&m->options[i + 1], &m->options[i], (m->n_options - i) * sizeof(MsgOption));
-        m->options[i] = (MsgOption) { .number = number, .len = len };
-        memcpy(m->options[i].value, value, len);
-        m->n_options++;
-}
-
-static size_t put_ext(uint8_t *p, size_t v) {
-        if (v >= 269) {
-                p[0] = (uint8_t) ((v - 269) >> 8);
-                p[1] = (uint8_t) (v - 269);
-                return 2;
-        }
-        if (v >= 13) {
-                p[0] = (uint8_t) (v - 13);
-                return 1;
-        }
-        return 0;
-}
-
-static uint8_t nibble(size_t v) {
-        return v >= 269 ? 14 : v >= 13 ? 13 : (uint8_t) v;
-}
-
-static size_t msg_encode(const Msg *m, uint8_t *buf) {
-        size_t n = 0;
-        uint16_t prev = 0;
-
-        buf[n++] = (uint8_t) (0x40 | m->type << 4 | m->token_len);
-        buf[n++] = m->code;
-        buf[n++] = (uint8_t) (m->mid >> 8);
-        buf[n++] = (uint8_t) m->mid;
-        memcpy(buf + n, m->token, m->token_len);
-        n += m->token_len;
-        for (size_t i = 0; i < m->n_options; i++) {
-                const MsgOption *o = &m->options[i];
-                size_t delta = o->number - prev;
-
-                buf[n++] = (uint8_t) (nibble(delta) << 4 | nibble(o->len));
-                n += put_ext(buf + n, delta);
-                n += put_ext(buf + n, o->len);
-                memcpy(buf + n, o->value, o->len);
-                n += o->len;
-                prev = o->number;
-        }
-        if (m->payload_len > 0) {
-                buf[n++] = 0xff;
-                memcpy(buf + n, m->payload, m->payload_len);
-                n += m->payload_len;
-        }
-        return n;
-}
-
-static int parse_response(const uint8_t *buf, size_t len, Response *r) {
-        coap_pdu_t *pdu = coap_pdu_init(0, 0, 0, COAP_MSG_PDU_MAX);
-        coap_opt_iterator_t it;
-        const uint8_t *data;
-        coap_opt_t *o;
-        size_t dlen;
-
-        if (!pdu || !coap_pdu_parse(COAP_PROTO_UDP, buf, len, pdu)) {
-                coap_delete_pdu(pdu);
-                return -EBADMSG;
-        }
-        r->type = coap_pdu_get_type(pdu);
-        r->code = coap_pdu_get_code(pdu);
-        r->message_id[0] = '\0';
-        o = coap_check_option(pdu, COAP_MSG_OPTION_MESSAGE_ID, &it);
-        if (o)
-                snprintf(r->message_id, sizeof(r->message_id), "%.*s", (int) coap_opt_length(o),
-                         (const char *) coap_opt_value(o));
-        r->payload_len = 0;
-        if (coap_get_data(pdu, &dlen, &data)) {
-                memcpy(r->payload, data, dlen);
-                r->payload_len = dlen;
-        }
-        memcpy(r->raw, buf, len);
-        r->raw_len = len;
-        coap_delete_pdu(pdu);
-        return 0;
 }
 
 static uint64_t now_ms(void) {
@@ -291,16 +138,17 @@ static void apply_edits(const char *step, Msg *m) {
         }
 }
 
-static void print_code(const char *name, const Response *r) {
-        printf("%s %u.%02u", name, r->code >> 5, r->code & 0x1f);
-}
+/* Sends the datagram (remembered for "resend") and waits for the answer. Returns 0, or 1 after printing
+ * "<name> timeout", or a negative errno. */
+static int exchange(Probe *p, const char *name, const uint8_t *dgram, size_t len, Response *r) {
+        int k;
 
-/* Sends the datagram, remembers it for "resend", and waits for the answer. */
-static int exchange(Probe *p, const Msg *m, Response *r) {
-        p->last_sent_len = msg_encode(m, p->last_sent);
-        if (sendto(p->fd, p->last_sent, p->last_sent_len, 0, (struct sockaddr *) &p->peer, sizeof(p->peer)) < 0)
+        if (sendto(p->fd, dgram, len, 0, (struct sockaddr *) &p->peer, sizeof(p->peer)) < 0)
                 return -errno;
-        return receive(p, m->mid, r);
+        k = receive(p, (uint16_t) (dgram[2] << 8 | dgram[3]), r);
+        if (k == -ETIMEDOUT)
+                printf("%s timeout\n", name);
+        return k == -ETIMEDOUT ? 1 : k;
 }
 
 /* ackMode is not something auth_request_build() emits (the SDK never sends it), so build that body here,
@@ -401,15 +249,12 @@ static int step_auth(Probe *p, const char *step) {
                 return k;
         apply_edits(step, &m);
 
-        k = exchange(p, &m, &r);
-        if (k == -ETIMEDOUT) {
-                printf("auth timeout\n");
-                return 0;
-        }
-        if (k < 0)
-                return k;
+        p->last_sent_len = msg_encode(&m, p->last_sent);
+        k = exchange(p, "auth", p->last_sent, p->last_sent_len, &r);
+        if (k != 0)
+                return MIN(k, 0);
         p->last_response = r;
-        print_code("auth", &r);
+        printf("auth %u.%02u", r.code >> 5, r.code & 0x1f);
         if (r.separate)
                 printf(" separate");
         if (r.code == COAP_RESPONSE_CODE(205))
@@ -516,15 +361,12 @@ static int step_pub(Probe *p, const char *step) {
         k = pub_build(p, step, seq, &m);
         if (k < 0)
                 return k;
-        k = exchange(p, &m, &r);
-        if (k == -ETIMEDOUT) {
-                printf("pub timeout\n");
-                return 0;
-        }
-        if (k < 0)
-                return k;
+        p->last_sent_len = msg_encode(&m, p->last_sent);
+        k = exchange(p, "pub", p->last_sent, p->last_sent_len, &r);
+        if (k != 0)
+                return MIN(k, 0);
         p->last_response = r;
-        print_code("pub", &r);
+        printf("pub %u.%02u", r.code >> 5, r.code & 0x1f);
         printf(" seq=%u", seq);
         if (r.message_id[0])
                 printf(" id=%s", r.message_id);
@@ -539,22 +381,15 @@ static int step_pub(Probe *p, const char *step) {
 
 /* Sends the previous datagram again, byte for byte, and says whether the answer is byte-identical. */
 static int step_resend(Probe *p) {
-        uint16_t mid = (uint16_t) (p->last_sent[2] << 8 | p->last_sent[3]);
         Response r;
         int k;
 
         if (p->last_sent_len == 0)
                 return -EINVAL;
-        if (sendto(p->fd, p->last_sent, p->last_sent_len, 0, (struct sockaddr *) &p->peer, sizeof(p->peer)) < 0)
-                return -errno;
-        k = receive(p, mid, &r);
-        if (k == -ETIMEDOUT) {
-                printf("resend timeout\n");
-                return 0;
-        }
-        if (k < 0)
-                return k;
-        print_code("resend", &r);
+        k = exchange(p, "resend", p->last_sent, p->last_sent_len, &r);
+        if (k != 0)
+                return MIN(k, 0);
+        printf("resend %u.%02u", r.code >> 5, r.code & 0x1f);
         if (r.message_id[0])
                 printf(" id=%s", r.message_id);
         printf(" %s\n", r.raw_len == p->last_response.raw_len &&
@@ -593,13 +428,10 @@ static int read_secret(const char *path, char **ret) {
 }
 
 static void usage(void) {
-        fprintf(stderr,
-                "usage: coap-probe --port=PORT --device=PK/DN --secret-file=FILE [--timeout=MS] STEP...\n"
-                "steps: auth[,sign=bad][,dn=NAME][,noseq][,garbage][,ackmode]\n"
-                "       pub[,topic=T][,payload=P][,seq=N|offset|last][,seqopt=none|junk|text:X][,rawpayload]\n"
-                "          [,token=old|bogus][,tokopt=2088|61|query|none]\n"
-                "       resend\n"
-                "common: ,cf=N|none ,accept=N|none ,method=get ,non ,path=a/b\n");
+        fprintf(stderr, "usage: coap-probe --port=PORT --device=PK/DN --secret-file=FILE [--timeout=MS] STEP...\n"
+                "steps: auth[,sign=bad|,dn=NAME|,noseq|,garbage|,ackmode]... | resend | pub[,topic=T|,payload=P|\n"
+                "  ,seq=N|offset|last|,seqopt=none|junk|text:X|,rawpayload|,token=old|bogus|,tokopt=61|query|none]...\n"
+                "  any step also: ,cf=N|none ,accept=N|none ,method=get ,non ,path=a/b\n");
 }
 
 static int parse_args(int argc, char *argv[], Probe *p, int *ret_port, const char **ret_secret_file) {
@@ -610,33 +442,21 @@ static int parse_args(int argc, char *argv[], Probe *p, int *ret_port, const cha
                 { "timeout", required_argument, NULL, 't' },
                 {},
         };
-        static char device[256];
-        char *slash;
         int c;
 
-        while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0)
-                switch (c) {
-                case 'p':
+        while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0) {
+                if (c == 'p')
                         *ret_port = atoi(optarg);
-                        break;
-                case 'd':
-                        snprintf(device, sizeof(device), "%s", optarg);
-                        slash = strchr(device, '/');
-                        if (!slash)
-                                return -EINVAL;
-                        *slash = '\0';
-                        p->product_key = device;
-                        p->device_name = slash + 1;
-                        break;
-                case 's':
+                else if (c == 'd' && strchr(optarg, '/')) {
+                        p->product_key = strndup(optarg, strcspn(optarg, "/"));
+                        p->device_name = strchr(optarg, '/') + 1;
+                } else if (c == 's')
                         *ret_secret_file = optarg;
-                        break;
-                case 't':
+                else if (c == 't')
                         p->timeout_ms = (unsigned) atoi(optarg);
-                        break;
-                default:
+                else
                         return -EINVAL;
-                }
+        }
         if (*ret_port <= 0 || *ret_port > 65535 || !p->product_key || !*ret_secret_file || optind >= argc)
                 return -EINVAL;
         return 0;
@@ -672,5 +492,6 @@ int main(int argc, char *argv[]) {
         erase_and_free(p.secret);
         erase_and_free(p.iot_token);
         erase_and_free(p.old_token);
+        free((char *) p.product_key);
         return k < 0 ? 1 : 0;
 }
