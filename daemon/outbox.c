@@ -1,31 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* SQLite outbox with group commit; see outbox.h. The only module that talks to SQLite. */
-#include <sqlite3.h>
 #include <stdio.h>
 #include <time.h>
 
 #include "log.h"
-#include "outbox.h"
+#include "outbox-internal.h"
 
 #define COMMIT_MAX_DELAY_USEC (20 * 1000)   /* a burst never holds replies back longer than this */
 #define DELIVERED_KEEP 10000                /* bounded history for message status queries */
 #define FAILED_KEEP 1000                    /* bounded dead-letter table */
 
-typedef struct PendingCommit {
-        outbox_committed_t cb;
-        void *userdata;
-        uint64_t id;
-} PendingCommit;
-
-enum {
-        STMT_INSERT,
-        STMT_HEAD,
-        STMT_DELETE,
-        STMT_DELIVERED,
-        STMT_FAILED,
-        STMT_DEVICE_COUNT,
-        _STMT_MAX,
-};
 
 static const char *const stmt_sql[_STMT_MAX] = {
         [STMT_INSERT] = "INSERT INTO messages(device, topic, payload, content_type, sender, uid, created, expires) "
@@ -33,7 +17,7 @@ static const char *const stmt_sql[_STMT_MAX] = {
         [STMT_HEAD] = "SELECT id, topic, payload, content_type, sender, uid, created, expires FROM messages "
                       "WHERE device = ? AND id <= ? ORDER BY id LIMIT 1",
         [STMT_DELETE] = "DELETE FROM messages WHERE id = ? RETURNING device, topic, uid, length(payload)",
-        [STMT_DELIVERED] = "INSERT OR REPLACE INTO delivered(id, device, uid, cloud_id, at) VALUES (?, ?, ?, ?, ?)",
+        [STMT_DELIVERED] = "INSERT OR REPLACE INTO delivered(id, device, topic, uid, cloud_id, at) VALUES (?, ?, ?, ?, ?, ?)",
         [STMT_FAILED] = "INSERT OR REPLACE INTO failed(id, device, topic, uid, reason, at) VALUES (?, ?, ?, ?, ?, ?)",
         [STMT_DEVICE_COUNT] = "SELECT count(*) FROM messages WHERE device = ?",
 };
@@ -45,26 +29,12 @@ static const char schema_sql[] =
         "  created INTEGER NOT NULL, expires INTEGER NOT NULL);"
         "CREATE INDEX IF NOT EXISTS messages_by_device ON messages(device, id);"
         "CREATE TABLE IF NOT EXISTS delivered("
-        "  id INTEGER PRIMARY KEY, device TEXT NOT NULL, uid INTEGER NOT NULL, cloud_id TEXT, at INTEGER NOT NULL);"
+        "  id INTEGER PRIMARY KEY, device TEXT NOT NULL, topic TEXT NOT NULL, uid INTEGER NOT NULL, cloud_id TEXT,"
+        "  at INTEGER NOT NULL);"
         "CREATE TABLE IF NOT EXISTS failed("
         "  id INTEGER PRIMARY KEY, device TEXT NOT NULL, topic TEXT NOT NULL, uid INTEGER NOT NULL,"
         "  reason TEXT NOT NULL, at INTEGER NOT NULL);";
 
-struct Outbox {
-        sd_event *event;
-        sqlite3 *db;
-        sqlite3_stmt *stmt[_STMT_MAX];
-        bool in_transaction;
-        sd_event_source *commit_idle;
-        sd_event_source *commit_timer;
-        PendingCommit *pending;
-        size_t n_pending, n_pending_allocated;
-        uint64_t count, bytes;
-        uint64_t committed_id;   /* rows above this are not durable yet and must not be sent */
-        unsigned prune_counter;
-        void (*change_cb)(void *userdata);
-        void *change_userdata;
-};
 
 static const char *const content_type_table[_CONTENT_TYPE_MAX] = {
         [CONTENT_TYPE_JSON] = "json",
@@ -125,7 +95,7 @@ static int sqlite_to_errno(int rc) {
         }
 }
 
-static int outbox_check(Outbox *o, int rc, const char *what) {
+int outbox_check(Outbox *o, int rc, const char *what) {
         int r = sqlite_to_errno(rc);
 
         if (r < 0)
@@ -138,7 +108,7 @@ static void stmt_finalizep(sqlite3_stmt **s) {
                 (void) sqlite3_finalize(*s);
 }
 
-static uint64_t now_usec(void) {
+uint64_t outbox_now_usec(void) {
         struct timespec ts;
 
         (void) clock_gettime(CLOCK_REALTIME, &ts);
@@ -147,6 +117,54 @@ static uint64_t now_usec(void) {
 
 static int outbox_exec(Outbox *o, const char *sql) {
         return outbox_check(o, sqlite3_exec(o->db, sql, NULL, NULL, NULL), sql);
+}
+
+static OutboxUsage *outbox_usage(Outbox *o, uid_t uid, bool create) {
+        OutboxUsage *u;
+
+        for (size_t i = 0; i < o->n_usage; i++)
+                if (o->usage[i].uid == uid)
+                        return &o->usage[i];
+        if (!create)
+                return NULL;
+        u = reallocarray(o->usage, o->n_usage + 1, sizeof(OutboxUsage));
+        if (!u)
+                return NULL;
+        o->usage = u;
+        o->usage[o->n_usage] = (OutboxUsage) { .uid = uid };
+        return &o->usage[o->n_usage++];
+}
+
+void outbox_user_usage(Outbox *o, uid_t uid, uint64_t *ret_count, uint64_t *ret_bytes) {
+        OutboxUsage *u = outbox_usage(o, uid, false);
+
+        *ret_count = u ? u->count : 0;
+        *ret_bytes = u ? u->bytes : 0;
+}
+
+static void outbox_usage_add(Outbox *o, uid_t uid, int64_t count, int64_t bytes) {
+        OutboxUsage *u = outbox_usage(o, uid, true);
+
+        /* Without memory for the entry the quota of this uid is simply not tracked. */
+        if (u) {
+                u->count += (uint64_t) count;
+                u->bytes += (uint64_t) bytes;
+        }
+}
+
+static int outbox_load_usage(Outbox *o) {
+        _cleanup_(stmt_finalizep) sqlite3_stmt *s = NULL;
+        int rc;
+
+        o->n_usage = 0;
+        rc = sqlite3_prepare_v2(o->db, "SELECT uid, count(*), sum(length(payload)) FROM messages GROUP BY uid", -1,
+                                &s, NULL);
+        if (rc != SQLITE_OK)
+                return outbox_check(o, rc, "prepare usage");
+        while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+                outbox_usage_add(o, (uid_t) sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1),
+                                 sqlite3_column_int64(s, 2));
+        return outbox_check(o, rc == SQLITE_DONE ? SQLITE_OK : rc, "load usage");
 }
 
 static int outbox_load_totals(Outbox *o) {
@@ -164,7 +182,7 @@ static int outbox_load_totals(Outbox *o) {
         o->bytes = (uint64_t) sqlite3_column_int64(s, 1);
         /* Only called outside a transaction, so every row there is committed. */
         o->committed_id = (uint64_t) sqlite3_column_int64(s, 2);
-        return 0;
+        return outbox_load_usage(o);
 }
 
 static void outbox_changed(Outbox *o) {
@@ -277,7 +295,7 @@ int outbox_add(Outbox *o, const OutboxEntry *e, outbox_committed_t cb, void *use
         (void) sqlite3_bind_int(s, 4, e->content_type);
         (void) sqlite3_bind_text(s, 5, e->sender, -1, SQLITE_STATIC);
         (void) sqlite3_bind_int64(s, 6, e->uid);
-        (void) sqlite3_bind_int64(s, 7, (sqlite3_int64) (e->created_usec ?: now_usec()));
+        (void) sqlite3_bind_int64(s, 7, (sqlite3_int64) (e->created_usec ?: outbox_now_usec()));
         (void) sqlite3_bind_int64(s, 8, (sqlite3_int64) e->expires_usec);
         r = outbox_step_done(o, s, "insert");
         if (r < 0)
@@ -290,6 +308,7 @@ int outbox_add(Outbox *o, const OutboxEntry *e, outbox_committed_t cb, void *use
         };
         o->count++;
         o->bytes += e->payload_len;
+        outbox_usage_add(o, e->uid, 1, (int64_t) e->payload_len);
         return 0;
 }
 
@@ -358,6 +377,7 @@ static int outbox_remove(Outbox *o, uint64_t id, char **ret_device, char **ret_t
                 *ret_uid = sqlite3_column_int64(s, 2);
                 o->count--;
                 o->bytes -= (uint64_t) sqlite3_column_int64(s, 3);
+                outbox_usage_add(o, (uid_t) *ret_uid, -1, -sqlite3_column_int64(s, 3));
                 r = (*ret_device && *ret_topic) ? 1 : -ENOMEM;
                 rc = sqlite3_step(s);
         } else
@@ -382,9 +402,10 @@ int outbox_delivered(Outbox *o, uint64_t id, const char *cloud_id) {
                 return r;
         (void) sqlite3_bind_int64(s, 1, (sqlite3_int64) id);
         (void) sqlite3_bind_text(s, 2, device, -1, SQLITE_STATIC);
-        (void) sqlite3_bind_int64(s, 3, uid);
-        (void) sqlite3_bind_text(s, 4, cloud_id, -1, SQLITE_STATIC);
-        (void) sqlite3_bind_int64(s, 5, (sqlite3_int64) now_usec());
+        (void) sqlite3_bind_text(s, 3, topic, -1, SQLITE_STATIC);
+        (void) sqlite3_bind_int64(s, 4, uid);
+        (void) sqlite3_bind_text(s, 5, cloud_id, -1, SQLITE_STATIC);
+        (void) sqlite3_bind_int64(s, 6, (sqlite3_int64) outbox_now_usec());
         return outbox_step_done(o, s, "record delivery");
 }
 
@@ -402,7 +423,7 @@ int outbox_failed(Outbox *o, uint64_t id, const char *reason) {
         (void) sqlite3_bind_text(s, 3, topic, -1, SQLITE_STATIC);
         (void) sqlite3_bind_int64(s, 4, uid);
         (void) sqlite3_bind_text(s, 5, reason, -1, SQLITE_STATIC);
-        (void) sqlite3_bind_int64(s, 6, (sqlite3_int64) now_usec());
+        (void) sqlite3_bind_int64(s, 6, (sqlite3_int64) outbox_now_usec());
         return outbox_step_done(o, s, "record failure");
 }
 
@@ -495,6 +516,7 @@ Outbox *outbox_free(Outbox *o) {
         if (o->db)
                 (void) outbox_flush(o);
         free(o->pending);
+        free(o->usage);
         sd_event_source_unref(o->commit_idle);
         sd_event_source_unref(o->commit_timer);
         for (size_t i = 0; i < _STMT_MAX; i++)

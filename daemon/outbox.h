@@ -63,6 +63,44 @@ int outbox_failed(Outbox *o, uint64_t id, const char *reason);
 uint64_t outbox_count(Outbox *o);
 uint64_t outbox_bytes(Outbox *o);
 uint64_t outbox_device_count(Outbox *o, const char *device);
+/* Messages and payload bytes queued by one uid (for per-user quotas). */
+void outbox_user_usage(Outbox *o, uid_t uid, uint64_t *ret_count, uint64_t *ret_bytes);
+
+typedef enum MessageState {
+        MESSAGE_QUEUED,
+        MESSAGE_SENDING,
+        MESSAGE_DELIVERED,
+        MESSAGE_FAILED,
+        _MESSAGE_STATE_MAX,
+        _MESSAGE_STATE_INVALID = -EINVAL,
+} MessageState;
+
+const char *message_state_to_string(MessageState s);
+MessageState message_state_from_string(const char *s);
+
+typedef struct OutboxMessage {
+        uint64_t id;
+        MessageState state;   /* queued, delivered or failed: "sending" is known only to the transport */
+        char *device;
+        char *topic;
+        char *detail;         /* cloud message id (delivered), reason (failed), or NULL */
+        uid_t uid;
+        uint64_t time_usec;   /* created (queued), delivered or failed at */
+} OutboxMessage;
+
+void outbox_message_done(OutboxMessage *m);
+
+/* A message in the queue or the bounded history; -ENOENT if unknown. */
+int outbox_get(Outbox *o, uint64_t id, OutboxMessage *ret);
+
+/* Calls cb for up to limit messages in state (or every state if state < 0), of uid only unless uid is
+ * UID_INVALID. Queued ones oldest first, history newest first. */
+#define UID_INVALID ((uid_t) -1)
+typedef int (*outbox_list_t)(void *userdata, const OutboxMessage *m);
+int outbox_list(Outbox *o, MessageState state, uid_t uid, unsigned limit, outbox_list_t cb, void *userdata);
+
+/* Ids of the queued messages of device, oldest first (malloc'd array). */
+int outbox_device_ids(Outbox *o, const char *device, uint64_t **ret_ids, size_t *ret_n);
 
 /* Called whenever QueueMessages/QueueBytes change (after commit or rollback). */
 void outbox_set_change_callback(Outbox *o, void (*cb)(void *userdata), void *userdata);

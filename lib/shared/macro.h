@@ -79,6 +79,11 @@ static inline void *erase_and_free_sized(void *p, size_t n) {
         return NULL;
 }
 
+static inline void *mfree(void *p) {
+        free(p);
+        return NULL;
+}
+
 static inline bool streq(const char *a, const char *b) {
         return strcmp(a, b) == 0;
 }

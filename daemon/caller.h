@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Who is calling: uid, user name, groups and systemd unit of a bus message's sender, from the bus's
+ * credentials for that connection (not from anything the caller says). */
+#pragma once
+
+#include <stdbool.h>
+#include <systemd/sd-bus.h>
+#include <sys/types.h>
+
+#include "acl.h"
+
+typedef struct Caller {
+        uid_t uid;
+        char *user;      /* NULL if the uid has no name */
+        gid_t *gids;     /* primary group first */
+        size_t n_gids;
+        char *unit;      /* NULL if not found (or not safely attributable) */
+} Caller;
+
+int caller_from_message(sd_bus_message *m, Caller *ret);
+void caller_done(Caller *c);
+
+bool caller_in_group(const Caller *c, gid_t gid);
+AclCaller caller_to_acl(const Caller *c);
+
+/* The system unit of a cgroup path such as "/system.slice/envsensor.service" ("envsensor.service"), or
+ * -ENOENT. Exposed for tests. */
+int caller_unit_from_cgroup(const char *cgroup, char **ret);

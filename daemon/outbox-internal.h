@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The Outbox structure, shared by outbox.c (the queue) and outbox-query.c (status queries) only. */
+#pragma once
+
+#include <sqlite3.h>
+
+#include "outbox.h"
+
+enum {
+        STMT_INSERT,
+        STMT_HEAD,
+        STMT_DELETE,
+        STMT_DELIVERED,
+        STMT_FAILED,
+        STMT_DEVICE_COUNT,
+        _STMT_MAX,
+};
+
+typedef struct PendingCommit {
+        outbox_committed_t cb;
+        void *userdata;
+        uint64_t id;
+} PendingCommit;
+
+typedef struct OutboxUsage {
+        uid_t uid;
+        uint64_t count;
+        uint64_t bytes;
+} OutboxUsage;
+
+struct Outbox {
+        sd_event *event;
+        sqlite3 *db;
+        sqlite3_stmt *stmt[_STMT_MAX];
+        bool in_transaction;
+        sd_event_source *commit_idle;
+        sd_event_source *commit_timer;
+        PendingCommit *pending;
+        size_t n_pending, n_pending_allocated;
+        uint64_t count, bytes;
+        uint64_t committed_id;   /* rows above this are not durable yet and must not be sent */
+        unsigned prune_counter;
+        OutboxUsage *usage;      /* queued messages and bytes per uid, for quotas */
+        size_t n_usage;
+        void (*change_cb)(void *userdata);
+        void *change_userdata;
+};
+
+/* Converts an SQLite result code to a negative errno, logging SQLite's message at debug level. */
+int outbox_check(Outbox *o, int rc, const char *what);
+uint64_t outbox_now_usec(void);
