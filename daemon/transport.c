@@ -256,12 +256,17 @@ void transport_count_bytes(Transport *t, size_t out, size_t in) {
 
 int transport_new(Device *d, Transport **ret) {
         const TransportVTable *vt = transport_vtables[d->identity->transport];
-        Transport *t;
-        int r;
 
         if (!vt)
                 return log_device_error_errno(device_name(d), EOPNOTSUPP, "Transport=%s is not supported yet.",
                                               transport_kind_to_string(d->identity->transport));
+        return transport_new_with_vtable(d, vt, ret);
+}
+
+int transport_new_with_vtable(Device *d, const TransportVTable *vt, Transport **ret) {
+        Transport *t;
+        int r;
+
         t = calloc(1, vt->object_size);
         if (!t)
                 return -ENOMEM;

@@ -51,6 +51,8 @@ struct Transport {
 };
 
 int transport_new(Device *d, Transport **ret);
+/* The same with an explicit implementation instead of the one Transport= names; for tests (fake transports). */
+int transport_new_with_vtable(Device *d, const TransportVTable *vt, Transport **ret);
 Transport *transport_free(Transport *t);
 
 size_t transport_max_payload(const Identity *id, const char *topic);
