@@ -80,6 +80,19 @@ $(B)/iotpubd: $(call obj,daemon/main.c) $(LIBDAEMON) $(LIBSHARED)
 $(B)/iotpub-cloudsim: $(call obj,tools/cloudsim/main.c) $(LIBCLOUDSIM) $(LIBSHARED)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(CLOUDSIM_PKGS)) -lm
 
+# --- iotpubctl: the command-line tool; talks to iotpubd with sd-bus only (no daemon or client-library code).
+IOTPUBCTL_SRC := $(wildcard tools/iotpubctl/*.c)
+all: $(B)/iotpubctl
+$(B)/iotpubctl: $(call obj,$(IOTPUBCTL_SRC)) $(LIBSHARED)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(call pc_libs,libsystemd)
+.PHONY: install-iotpubctl
+install: install-iotpubctl
+install-iotpubctl: $(B)/iotpubctl
+	install -Dm0755 $(B)/iotpubctl $(DESTDIR)$(BINDIR)/iotpubctl
+	install -Dm0644 tools/iotpubctl/iotpubctl.bash-completion \
+		$(DESTDIR)$(DATADIR)/bash-completion/completions/iotpubctl
+# --- end of iotpubctl
+
 $(B)/tests/unit/%: $(B)/obj/tests/unit/%.o $(LIBDAEMON) $(LIBCLOUDSIM) $(LIBSHARED)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(TEST_PKGS)) -lm
