@@ -125,4 +125,52 @@ install: all
 clean:
 	rm -rf $(B)
 
+# --- libiotpub: the client library (lib/client, lib/include/iotpub.h), its pkg-config file, the envsensor
+# example and the tests that link the library.
+LIBIOTPUB_SONAME := libiotpub.so.1
+LIBIOTPUB := $(B)/$(LIBIOTPUB_SONAME)
+CLIENT_SRC := $(wildcard lib/client/*.c)
+CLIENT_OBJ := $(call obj,$(CLIENT_SRC))
+CLIENT_PKGS := libsystemd
+LIBIOTPUB_TARGETS := $(LIBIOTPUB) $(B)/libiotpub.so $(B)/iotpub.pc $(B)/envsensor
+# Build-tree programs find build/libiotpub.so.1 next to them.
+LINK_LIBIOTPUB = -L$(B) -liotpub -Wl,-rpath,'$$ORIGIN' -Wl,-rpath,'$$ORIGIN/../..'
+
+all: $(LIBIOTPUB_TARGETS)
+build-tests: $(B)/tests/unit/test-client-args $(B)/tests/bin/libclient
+
+$(CLIENT_OBJ): CFLAGS += -fvisibility=hidden
+$(B)/obj/tests/unit/test-client-args.o: CFLAGS += -Ilib/client
+
+$(LIBIOTPUB): $(CLIENT_OBJ) $(LIBSHARED) lib/client/libiotpub.sym
+	$(CC) $(CFLAGS) $(LDFLAGS) -shared -Wl,-soname,$(LIBIOTPUB_SONAME) -Wl,--no-undefined \
+		-Wl,--version-script=lib/client/libiotpub.sym -o $@ $(CLIENT_OBJ) $(LIBSHARED) $(call pc_libs,$(CLIENT_PKGS))
+
+$(B)/libiotpub.so: $(LIBIOTPUB)
+	ln -sf $(LIBIOTPUB_SONAME) $@
+
+$(B)/iotpub.pc: lib/client/iotpub.pc.in Makefile
+	sed -e 's|@prefix@|$(PREFIX)|' -e 's|@libdir@|$(LIBDIR)|' -e 's|@includedir@|$(INCLUDEDIR)|' \
+		-e 's|@VERSION@|$(VERSION)|' $< >$@
+
+$(B)/envsensor: $(call obj,tools/examples/envsensor.c) $(B)/libiotpub.so
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LINK_LIBIOTPUB)
+
+$(B)/tests/unit/test-client-args: $(B)/obj/tests/unit/test-client-args.o $(CLIENT_OBJ) $(LIBSHARED)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(CLIENT_PKGS) cmocka)
+
+$(B)/tests/bin/libclient: $(B)/obj/tests/integration/libclient.o $(B)/libiotpub.so
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LINK_LIBIOTPUB)
+
+.PHONY: install-libiotpub
+install: install-libiotpub
+install-libiotpub: $(LIBIOTPUB_TARGETS)
+	install -Dm0755 $(LIBIOTPUB) $(DESTDIR)$(LIBDIR)/$(LIBIOTPUB_SONAME)
+	ln -sf $(LIBIOTPUB_SONAME) $(DESTDIR)$(LIBDIR)/libiotpub.so
+	install -Dm0644 lib/include/iotpub.h $(DESTDIR)$(INCLUDEDIR)/iotpub.h
+	install -Dm0644 $(B)/iotpub.pc $(DESTDIR)$(LIBDIR)/pkgconfig/iotpub.pc
+# --- end of libiotpub
+
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
