@@ -269,7 +269,8 @@ static int run_messages(sd_bus *bus, int argc, char **argv) {
         if (r != CTL_EXIT_OK)
                 return r;
         json_init(&j, stdout);
-        json_begin_array(&j, NULL);
+        if (arg_json)
+                json_begin_array(&j, NULL);
         r = sd_bus_message_enter_container(reply, 'a', "(tsssst)");
         while (r >= 0 &&
                (r = sd_bus_message_read(reply, "(tsssst)", &id, &state, &device, &topic, &detail, &usec)) > 0) {
@@ -285,10 +286,10 @@ static int run_messages(sd_bus *bus, int argc, char **argv) {
         }
         if (r < 0)
                 return ctl_error(CTL_EXIT_FAILED, "Cannot parse the ListMessages reply: %s", strerror(-r));
-        json_end_array(&j);
-        if (arg_json)
+        if (arg_json) {
+                json_end_array(&j);
                 json_finish(&j);
-        else
+        } else
                 table_print(t, arg_legend, "messages");
         return CTL_EXIT_OK;
 }

@@ -28,7 +28,7 @@ static int status_print_device(sd_bus *bus, const char *name, Json *j) {
                 json_end_object(j);
                 return CTL_EXIT_OK;
         }
-        printf("  %-20s %-15s queue %-6" PRIu64 " sent %-6" PRIu64 " failed %-6" PRIu64 "%s%s\n", name,
+        printf("  %-20s %-15s queue %-6" PRIu64 " sent %-6" PRIu64 " failed %" PRIu64 "%s%s\n", name,
                properties_str(&p, "State"), properties_u64(&p, "QueueMessages"),
                properties_u64(&p, "MessagesSent"), properties_u64(&p, "MessagesFailed"),
                isempty(err) ? "" : " last error: ", err);
@@ -86,7 +86,8 @@ static int run_devices(sd_bus *bus, int argc, char **argv) {
         if (r != CTL_EXIT_OK)
                 return r;
         json_init(&j, stdout);
-        json_begin_array(&j, NULL);
+        if (arg_json)
+                json_begin_array(&j, NULL);
         r = sd_bus_message_enter_container(reply, 'a', "(ssso)");
         while (r >= 0 && (r = sd_bus_message_read(reply, "(ssso)", &name, &transport, &state, &path)) > 0) {
                 if (arg_json) {
@@ -102,10 +103,10 @@ static int run_devices(sd_bus *bus, int argc, char **argv) {
         }
         if (r < 0)
                 return ctl_error(CTL_EXIT_FAILED, "Cannot parse the ListDevices reply: %s", strerror(-r));
-        json_end_array(&j);
-        if (arg_json)
+        if (arg_json) {
+                json_end_array(&j);
                 json_finish(&j);
-        else
+        } else
                 table_print(t, arg_legend, "devices");
         return CTL_EXIT_OK;
 }
