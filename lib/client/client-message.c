@@ -95,7 +95,8 @@ EXPORT int iotpub_get_device_info(iotpub *c, const char *device, char **ret_prod
         r = sd_bus_path_encode(IOTPUB_PATH "/device", device, &path);
         if (r < 0)
                 return client_set_error(c, r, "Out of memory.");
-        r = get_string_property(c, path, "ProductKey", ret_product_key ? &pk : NULL);
+        /* ProductKey is always asked for, so that a missing device is reported even with no out-parameter. */
+        r = get_string_property(c, path, "ProductKey", &pk);
         if (r >= 0)
                 r = get_string_property(c, path, "DeviceName", ret_device_name ? &dn : NULL);
         /* A device that does not exist has no object: say so as the daemon would. */

@@ -33,9 +33,8 @@ extern "C" {
  *     handle (including iotpub_process()) with your own lock. Different handles are independent.
  *   - Blocking calls (iotpub_publish, iotpub_publish_wait, iotpub_get_message, iotpub_get_device_info)
  *     dispatch bus traffic while they wait, so callbacks set with iotpub_set_callbacks() or given to
- *     iotpub_publish_async() may run inside them. From a callback, only iotpub_publish_async(),
- *     iotpub_last_error() and iotpub_set_callbacks() may be called on the same handle; the blocking calls
- *     return -EBUSY there, and iotpub_close() must not be called.
+ *     iotpub_publish_async() may run inside them. From a callback, iotpub_publish() and
+ *     iotpub_publish_wait() and iotpub_process() return -EBUSY; iotpub_close() must not be called there.
  *   - The connection repairs itself: if the bus connection dropped, the next call reconnects. If iotpubd
  *     is momentarily not on the bus, a publish waits (bounded, about 10 s) for it to come back and is
  *     sent again once. A restart of iotpubd does not disturb waits for Delivered/Failed. Delivered/Failed
