@@ -2,6 +2,7 @@
 /* The Device objects' vtable, lookup and enumeration; see bus-device.h. */
 #include <stddef.h>
 
+#include "bus-admin.h"
 #include "bus-device.h"
 #include "bus-manager.h"
 #include "log.h"
@@ -92,6 +93,12 @@ static const sd_bus_vtable device_vtable[] = {
                                 SD_BUS_ARGS("s", topic, "ay", payload, "a{sv}", options),
                                 SD_BUS_RESULT("t", id),
                                 method_publish, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Reauthenticate", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT,
+                                bus_device_method_reauthenticate, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Flush", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT,
+                                bus_device_method_flush, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Purge", SD_BUS_NO_ARGS, SD_BUS_RESULT("t", count),
+                                bus_device_method_purge, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };
 

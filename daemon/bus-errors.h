@@ -11,6 +11,9 @@
 #define BUS_ERROR_QUEUE_FULL "org.iotpub1.Error.QueueFull"
 #define BUS_ERROR_INVALID_ARGUMENT "org.iotpub1.Error.InvalidArgument"
 #define BUS_ERROR_STORAGE "org.iotpub1.Error.Storage"
+#define BUS_ERROR_NO_SUCH_MESSAGE "org.iotpub1.Error.NoSuchMessage"
+#define BUS_ERROR_DEVICE_EXISTS "org.iotpub1.Error.DeviceExists"
+#define BUS_ERROR_INVALID_CONFIGURATION "org.iotpub1.Error.InvalidConfiguration"
 
 extern const sd_bus_error_map bus_error_map[];
 

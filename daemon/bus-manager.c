@@ -4,8 +4,11 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "bus-admin.h"
 #include "bus-errors.h"
 #include "bus-manager.h"
+#include "bus-query.h"
+#include "caller.h"
 #include "log.h"
 #include "manager.h"
 #include "topic.h"
@@ -18,23 +21,55 @@ typedef struct PendingPublish {
         char *device;
 } PendingPublish;
 
-static int check_publish_access(sd_bus_message *msg, uid_t *ret_uid, sd_bus_error *error) {
-        _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
-        uid_t uid;
+/* Access rules decide (root always may); the caller is identified by the bus, not by what it says. */
+static int check_publish_access(Manager *m, sd_bus_message *msg, Device *d, const char *topic, uid_t *ret_uid,
+                                sd_bus_error *error) {
+        const char *rule, *location;
+        Caller c = {};
+        bool allowed;
         int r;
 
-        r = sd_bus_query_sender_creds(msg, SD_BUS_CREDS_EUID, &creds);
-        if (r >= 0)
-                r = sd_bus_creds_get_euid(creds, &uid);
+        r = caller_from_message(msg, &c);
         if (r < 0)
                 return sd_bus_error_setf(error, BUS_ERROR_ACCESS_DENIED,
-                                         "Cannot determine the caller's user id, so publishing is refused.");
-        /* Access rules come with a later release; until then only root may publish. */
-        if (uid != 0)
-                return sd_bus_error_setf(error, BUS_ERROR_ACCESS_DENIED,
-                                         "User %u may not publish: only root may publish in this version.",
-                                         (unsigned) uid);
-        *ret_uid = uid;
+                                         "Cannot determine who is calling, so publishing is refused.");
+        AclCaller ac = caller_to_acl(&c);
+        allowed = acl_check(m->acl, &ac,
+                            &(AclTarget) {
+                                    .device = device_name(d),
+                                    .product_key = d->identity->product_key,
+                                    .device_name = d->identity->device_name,
+                                    .topic = topic,
+                            },
+                            &rule, &location);
+        if (!allowed)
+                r = sd_bus_error_setf(error, BUS_ERROR_ACCESS_DENIED,
+                                      "User %s (uid %u) may not publish to %s on device %s: %s%s%s. See "
+                                      "'iotpubctl acl explain'.",
+                                      strempty(c.user), (unsigned) c.uid, topic, device_name(d), rule,
+                                      isempty(location) ? "" : " at ", location);
+        *ret_uid = c.uid;
+        caller_done(&c);
+        return r;
+}
+
+static int check_quota(Manager *m, uid_t uid, size_t len, sd_bus_error *error) {
+        uint64_t count, bytes;
+
+        if (outbox_count(m->outbox) >= m->config.max_queue_messages ||
+            outbox_bytes(m->outbox) + len > m->config.max_queue_bytes)
+                return sd_bus_error_setf(error, BUS_ERROR_QUEUE_FULL,
+                                         "The outbox is full (%" PRIu64 " messages, %" PRIu64 " bytes queued); try again later.",
+                                         outbox_count(m->outbox), outbox_bytes(m->outbox));
+        if (uid == 0)
+                return 0;
+        outbox_user_usage(m->outbox, uid, &count, &bytes);
+        if (count >= m->config.max_queue_messages_per_user || bytes + len > m->config.max_queue_bytes_per_user)
+                return sd_bus_error_setf(error, BUS_ERROR_QUEUE_FULL,
+                                         "Your queue is full (%" PRIu64 " messages, %" PRIu64 " bytes waiting; the limits "
+                                         "are %" PRIu64 " and %" PRIu64 "); try again when some are delivered.",
+                                         count, bytes, m->config.max_queue_messages_per_user,
+                                         m->config.max_queue_bytes_per_user);
         return 0;
 }
 
@@ -135,7 +170,7 @@ int bus_manager_publish(Manager *m, Device *d, sd_bus_message *msg, const char *
         const void *payload;
         uint64_t ttl = 0;
         size_t len, max;
-        uid_t uid;
+        uid_t uid = UID_INVALID;
         int r;
 
         r = sd_bus_message_read_array(msg, 'y', &payload, &len);
@@ -144,22 +179,20 @@ int bus_manager_publish(Manager *m, Device *d, sd_bus_message *msg, const char *
         r = read_options(msg, &content_type, &ttl, error);
         if (r < 0)
                 return r;
-        r = check_publish_access(msg, &uid, error);
-        if (r < 0)
-                return r;
         if (topic_validate(topic, &reason) < 0)
                 return sd_bus_error_setf(error, BUS_ERROR_INVALID_TOPIC, "Invalid topic: %s",
                                          reason ?: "not a valid topic.");
+        r = check_publish_access(m, msg, d, topic, &uid, error);
+        if (r < 0)
+                return r;
         max = device_max_payload(d, topic);
         if (len > max)
                 return sd_bus_error_setf(error, BUS_ERROR_PAYLOAD_TOO_LARGE,
                                          "The payload is %zu bytes; one %s message to this topic carries at most %zu.",
                                          len, transport_kind_to_string(d->identity->transport), max);
-        if (outbox_count(m->outbox) >= m->config.max_queue_messages ||
-            outbox_bytes(m->outbox) + len > m->config.max_queue_bytes)
-                return sd_bus_error_setf(error, BUS_ERROR_QUEUE_FULL,
-                                         "The outbox is full (%" PRIu64 " messages, %" PRIu64 " bytes queued); try again later.",
-                                         outbox_count(m->outbox), outbox_bytes(m->outbox));
+        r = check_quota(m, uid, len, error);
+        if (r < 0)
+                return r;
 
         p = calloc(1, sizeof(*p));
         if (!p)
@@ -271,6 +304,38 @@ static const sd_bus_vtable manager_vtable[] = {
                                 SD_BUS_ARGS("s", device, "s", topic, "ay", payload, "a{sv}", options),
                                 SD_BUS_RESULT("t", id),
                                 method_publish, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetMessage",
+                                SD_BUS_ARGS("t", id),
+                                SD_BUS_RESULT("s", state, "s", device, "s", topic, "s", detail),
+                                bus_method_get_message, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListMessages",
+                                SD_BUS_ARGS("s", state, "u", limit),
+                                SD_BUS_RESULT("a(tsssst)", messages),
+                                bus_method_list_messages, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListDevices",
+                                SD_BUS_NO_ARGS,
+                                SD_BUS_RESULT("a(ssso)", devices),
+                                bus_method_list_devices, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("AddDevice",
+                                SD_BUS_ARGS("s", name, "a{sv}", settings),
+                                SD_BUS_RESULT("o", path),
+                                bus_method_add_device, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("RemoveDevice",
+                                SD_BUS_ARGS("s", name),
+                                SD_BUS_NO_RESULT,
+                                bus_method_remove_device, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Reload",
+                                SD_BUS_NO_ARGS,
+                                SD_BUS_NO_RESULT,
+                                bus_method_reload, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ExplainAccess",
+                                SD_BUS_ARGS("u", uid, "s", unit, "s", device, "s", topic),
+                                SD_BUS_RESULT("b", allowed, "s", rule, "s", location),
+                                bus_method_explain_access, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("CheckConfiguration",
+                                SD_BUS_NO_ARGS,
+                                SD_BUS_RESULT("a(ss)", problems),
+                                bus_method_check_configuration, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_ARGS("Delivered", SD_BUS_ARGS("t", id, "s", cloud_message_id), 0),
         SD_BUS_SIGNAL_WITH_ARGS("Failed", SD_BUS_ARGS("t", id, "s", reason), 0),
         SD_BUS_VTABLE_END,

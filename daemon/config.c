@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stddef.h>
 #include <ini.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -16,6 +17,9 @@ void config_defaults(Config *c) {
         *c = (Config) {
                 .max_queue_messages = 1000000,
                 .max_queue_bytes = 256ULL * 1024 * 1024,
+                .max_queue_messages_per_user = 100000,
+                .max_queue_bytes_per_user = 64ULL * 1024 * 1024,
+                .admin_group = "iotpub-admin",
                 .backoff_min_usec = 1 * USEC_PER_SEC,
                 .backoff_max_usec = 300 * USEC_PER_SEC,
         };
@@ -25,6 +29,18 @@ typedef struct ConfigParse {
         Config config;
         char error[256];
 } ConfigParse;
+
+/* Keeps the first problem only: inih reports the line of the first error. */
+_printf_(2, 3) static int config_error(ConfigParse *p, const char *fmt, ...) {
+        va_list ap;
+
+        if (!p->error[0]) {
+                va_start(ap, fmt);
+                (void) vsnprintf(p->error, sizeof(p->error), fmt, ap);
+                va_end(ap);
+        }
+        return 0;
+}
 
 static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *ret) {
         char *end;
@@ -48,6 +64,8 @@ static int on_key(void *userdata, const char *section, const char *name, const c
         } keys[] = {
                 { "MaxQueueMessages", offsetof(Config, max_queue_messages), 1, UINT32_MAX, 1 },
                 { "MaxQueueBytes", offsetof(Config, max_queue_bytes), 1024, UINT64_MAX / 2, 1 },
+                { "MaxQueueMessagesPerUser", offsetof(Config, max_queue_messages_per_user), 1, UINT32_MAX, 1 },
+                { "MaxQueueBytesPerUser", offsetof(Config, max_queue_bytes_per_user), 1024, UINT64_MAX / 2, 1 },
                 { "BackoffMinSec", offsetof(Config, backoff_min_usec), 1, 3600, USEC_PER_SEC },
                 { "BackoffMaxSec", offsetof(Config, backoff_max_usec), 1, 86400, USEC_PER_SEC },
         };
@@ -55,21 +73,29 @@ static int on_key(void *userdata, const char *section, const char *name, const c
         uint64_t v;
 
         if (!streq(section, "Daemon")) {
-                (void) snprintf(p->error, sizeof(p->error), "unknown section [%s], expected [Daemon]", section);
+                config_error(p, "unknown section [%s], expected [Daemon]", section);
                 return 0;
+        }
+        if (streq(name, "AdminGroup")) {
+                if (strlen(value) >= CONFIG_GROUP_MAX || strpbrk(value, " \t:/")) {
+                        config_error(p, "AdminGroup= '%s' is not a group name", value);
+                        return 0;
+                }
+                (void) snprintf(p->config.admin_group, sizeof(p->config.admin_group), "%s", value);
+                return 1;
         }
         for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
                 if (!streq(name, keys[i].name))
                         continue;
                 if (parse_u64(value, keys[i].min, keys[i].max, &v) < 0) {
-                        (void) snprintf(p->error, sizeof(p->error), "%s= '%s' is not a number in %llu..%llu", name,
+                        config_error(p, "%s= '%s' is not a number in %llu..%llu", name,
                                         value, (unsigned long long) keys[i].min, (unsigned long long) keys[i].max);
                         return 0;
                 }
                 *(uint64_t *) ((char *) &p->config + keys[i].offset) = v * keys[i].scale;
                 return 1;
         }
-        (void) snprintf(p->error, sizeof(p->error), "unknown key %s=", name);
+        config_error(p, "unknown key %s=", name);
         return 0;
 }
 

@@ -4,9 +4,14 @@
 
 #include <stdint.h>
 
+#define CONFIG_GROUP_MAX 64
+
 typedef struct Config {
         uint64_t max_queue_messages;
         uint64_t max_queue_bytes;
+        uint64_t max_queue_messages_per_user;
+        uint64_t max_queue_bytes_per_user;
+        char admin_group[CONFIG_GROUP_MAX];   /* members may call admin methods; "" = root only */
         uint64_t backoff_min_usec;
         uint64_t backoff_max_usec;
 } Config;

@@ -113,10 +113,10 @@ static int on_key(void *userdata, const char *section, const char *name, const c
         }
         if (streq(name, "SecretFile"))
                 return value[0] == '/' ? set_string(&st->secret_file, value)
-                                       : parse_error(st, "SecretFile= '%s' is not an absolute path", value);
+                                       : parse_error(st, "SecretFile= is not an absolute path");
         if (streq(name, "SecretCredential"))
                 return chars_valid(value, "_-.@", 255) ? set_string(&st->secret_credential, value)
-                                                       : parse_error(st, "SecretCredential= '%s' is not a valid credential name", value);
+                                                       : parse_error(st, "SecretCredential= is not a valid credential name");
         if (streq(name, "Transport")) {
                 id->transport = transport_kind_from_string(value);
                 return id->transport >= 0 ? 1 : parse_error(st, "Transport= '%s' is not one of coap-aes, coap-dtls, https", value);

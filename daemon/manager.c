@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Wiring of iotpubd: configuration, identities, outbox, CoAP context and bus; see manager.h. */
-#include <dirent.h>
+#include <grp.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -11,7 +11,9 @@
 #include "bus-errors.h"
 #include "bus-manager.h"
 #include "log.h"
+#include "manager-devices.h"
 #include "manager.h"
+#include "transport.h"
 
 static int on_changed(sd_event_source *s, void *userdata) {
         Manager *m = userdata;
@@ -42,75 +44,6 @@ Device *manager_find_device(Manager *m, const char *name) {
                 if (streq(device_name(m->devices[i]), name))
                         return m->devices[i];
         return NULL;
-}
-
-static Device *manager_find_cloud_identity(Manager *m, const Identity *id) {
-        for (size_t i = 0; i < m->n_devices; i++)
-                if (streq(m->devices[i]->identity->product_key, id->product_key) &&
-                    streq(m->devices[i]->identity->device_name, id->device_name))
-                        return m->devices[i];
-        return NULL;
-}
-
-static int conf_filter(const struct dirent *de) {
-        size_t n = strlen(de->d_name);
-
-        return de->d_name[0] != '.' && n > 5 && streq(de->d_name + n - 5, ".conf");
-}
-
-static int manager_add_identity(Manager *m, const char *path) {
-        _cleanup_(identity_freep) Identity *id = NULL;
-        Device *d, *other, **a;
-        int r;
-
-        r = identity_load(path, getenv("CREDENTIALS_DIRECTORY"), &id);
-        if (r < 0)
-                return r; /* logged with file and line */
-        other = manager_find_cloud_identity(m, id);
-        if (other)
-                return log_error_errno(EEXIST, "%s: ProductKey %s and DeviceName %s are already used by device '%s'; ignoring.",
-                                       path, id->product_key, id->device_name, device_name(other));
-        a = reallocarray(m->devices, m->n_devices + 1, sizeof(Device *));
-        if (!a)
-                return log_oom();
-        m->devices = a;
-        r = device_new(m, id, &d);
-        if (r < 0)
-                return log_error_errno(r, "%s: cannot set up the device: %m", path);
-        TAKE_PTR(id);
-        m->devices[m->n_devices++] = d;
-        log_device_info(device_name(d), "Loaded identity %s/%s, transport %s, endpoint %s.",
-                        d->identity->product_key, d->identity->device_name,
-                        transport_kind_to_string(d->identity->transport), d->identity->endpoint);
-        return 0;
-}
-
-/* Loads every devices/<name>.conf in name order; a broken file is logged and skipped, the rest still load. */
-static int manager_load_devices(Manager *m) {
-        _cleanup_free_ char *dir = NULL;
-        struct dirent **list = NULL;
-        int n;
-
-        if (asprintf(&dir, "%s/devices", m->config_dir) < 0)
-                return log_oom();
-        n = scandir(dir, &list, conf_filter, alphasort);
-        if (n < 0) {
-                if (errno == ENOENT) {
-                        log_notice("No identities: %s does not exist.", dir);
-                        return 0;
-                }
-                return log_error_errno(errno, "Cannot read %s: %m", dir);
-        }
-        for (int i = 0; i < n; i++) {
-                _cleanup_free_ char *path = NULL;
-
-                if (asprintf(&path, "%s/%s", dir, list[i]->d_name) >= 0)
-                        (void) manager_add_identity(m, path);
-                free(list[i]);
-        }
-        free(list);
-        log_info("Serving %zu device(s).", m->n_devices);
-        return 0;
 }
 
 static void manager_notify_status(Manager *m) {
@@ -184,14 +117,91 @@ static int manager_open_state(Manager *m) {
         return 0;
 }
 
-int manager_start(Manager *m) {
+static void capture_first(void *userdata, const char *message) {
+        char *buf = userdata;
+
+        if (!buf[0])
+                (void) snprintf(buf, 512, "%s", message);
+}
+
+static void manager_apply_config(Manager *m, const Config *c) {
+        struct group *gr;
+
+        m->config = *c;
+        m->have_admin_gid = false;
+        if (!isempty(c->admin_group)) {
+                gr = getgrnam(c->admin_group);
+                if (gr) {
+                        m->admin_gid = gr->gr_gid;
+                        m->have_admin_gid = true;
+                } else
+                        log_notice("AdminGroup=%s does not exist; only root may administer iotpubd.", c->admin_group);
+        }
+        for (size_t i = 0; i < m->n_devices; i++)
+                transport_configure(m->devices[i]->transport, &m->config);
+}
+
+/* Loads iotpubd.conf and the access rules; nothing changes unless both are valid. */
+static int manager_load_config(Manager *m, char problem[static 512]) {
         _cleanup_free_ char *conf = NULL;
+        _cleanup_(acl_freep) Acl *acl = NULL;
+        Config c;
         int r;
 
+        problem[0] = 0;
+        config_defaults(&c);
         if (asprintf(&conf, "%s/iotpubd.conf", m->config_dir) < 0)
                 return log_oom();
-        r = config_load(conf, &m->config);
+        log_set_capture(capture_first, problem);
+        r = config_load(conf, &c);
+        if (r >= 0)
+                r = acl_load(m->config_dir, NULL, NULL, &acl);
+        log_set_capture(NULL, NULL);
         if (r < 0)
+                return r;
+        manager_apply_config(m, &c);
+        acl_free(m->acl);
+        m->acl = TAKE_PTR(acl);
+        log_info("Loaded %zu access rule(s).", m->acl->n_rules);
+        return 0;
+}
+
+int manager_reload(Manager *m, sd_bus_error *error) {
+        char problem[512];
+        int r;
+
+        log_info("Reloading configuration.");
+        r = manager_load_config(m, problem);
+        if (r == -EINVAL)
+                return sd_bus_error_setf(error, BUS_ERROR_INVALID_CONFIGURATION,
+                                         "Configuration refused, the previous one stays in force: %s",
+                                         problem[0] ? problem : "see the log");
+        if (r < 0)
+                return r;
+        r = manager_devices_load(m);
+        if (r < 0)
+                return r;
+        manager_notify_status(m);
+        return 0;
+}
+
+static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        (void) manager_reload(userdata, NULL);
+        return 0;
+}
+
+int manager_start(Manager *m) {
+        char problem[512];
+        int r;
+
+        r = manager_load_config(m, problem);
+        if (r == -EINVAL && !m->acl) {
+                /* Keep delivering what is queued; nobody but root may publish until the rules are fixed. */
+                log_error("Starting without access rules (everyone but root is denied): %s", problem);
+                m->acl = calloc(1, sizeof(Acl));
+                if (!m->acl)
+                        return log_oom();
+        } else if (r < 0)
                 return r;
         r = manager_open_state(m);
         if (r < 0)
@@ -199,7 +209,7 @@ int manager_start(Manager *m) {
         r = coap_glue_new(m->event, &m->coap);
         if (r < 0)
                 return log_error_errno(r, "Cannot set up libcoap: %m");
-        r = manager_load_devices(m);
+        r = manager_devices_load(m);
         if (r < 0)
                 return r;
         return manager_connect_bus(m);
@@ -238,6 +248,8 @@ int manager_new(const ManagerArgs *args, Manager **ret) {
         r = sd_event_add_signal(m->event, NULL, SIGTERM, NULL, NULL);
         if (r >= 0)
                 r = sd_event_add_signal(m->event, NULL, SIGINT, NULL, NULL);
+        if (r >= 0)
+                r = sd_event_add_signal(m->event, NULL, SIGHUP, on_sighup, m);
         if (r < 0)
                 return r;
         (void) sd_event_set_watchdog(m->event, true);
@@ -267,6 +279,7 @@ Manager *manager_free(Manager *m) {
         sd_bus_flush_close_unref(m->bus);
         sd_event_source_unref(m->changed_source);
         sd_event_unref(m->event);
+        acl_free(m->acl);
         free(m->bus_address);
         free(m->config_dir);
         free(m->state_dir);

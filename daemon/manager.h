@@ -6,6 +6,7 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "acl.h"
 #include "coap-glue.h"
 #include "config.h"
 #include "device.h"
@@ -18,6 +19,9 @@ typedef struct Manager {
         char *config_dir;
         char *state_dir;
         Config config;
+        Acl *acl;
+        gid_t admin_gid;         /* valid if have_admin_gid */
+        bool have_admin_gid;
         Outbox *outbox;
         CoapGlue *coap;
         Device **devices;        /* sorted by name */
@@ -45,6 +49,11 @@ int manager_start(Manager *m);
 int manager_run(Manager *m);
 
 Device *manager_find_device(Manager *m, const char *name);
+
+/* Re-reads iotpubd.conf, the access rules and the identities. A malformed iotpubd.conf or rule file is
+ * refused (error set to org.iotpub1.Error.InvalidConfiguration naming file and line) and the previous one
+ * stays in force. The outbox and messages in flight are untouched. */
+int manager_reload(Manager *m, sd_bus_error *error);
 
 /* Coalesces PropertiesChanged emission to once per event loop iteration. */
 void manager_schedule_changed(Manager *m);

@@ -406,7 +406,8 @@ int outbox_delivered(Outbox *o, uint64_t id, const char *cloud_id) {
         (void) sqlite3_bind_int64(s, 4, uid);
         (void) sqlite3_bind_text(s, 5, cloud_id, -1, SQLITE_STATIC);
         (void) sqlite3_bind_int64(s, 6, (sqlite3_int64) outbox_now_usec());
-        return outbox_step_done(o, s, "record delivery");
+        r = outbox_step_done(o, s, "record delivery");
+        return r < 0 ? r : 1;
 }
 
 int outbox_failed(Outbox *o, uint64_t id, const char *reason) {
@@ -424,7 +425,8 @@ int outbox_failed(Outbox *o, uint64_t id, const char *reason) {
         (void) sqlite3_bind_int64(s, 4, uid);
         (void) sqlite3_bind_text(s, 5, reason, -1, SQLITE_STATIC);
         (void) sqlite3_bind_int64(s, 6, (sqlite3_int64) outbox_now_usec());
-        return outbox_step_done(o, s, "record failure");
+        r = outbox_step_done(o, s, "record failure");
+        return r < 0 ? r : 1;
 }
 
 uint64_t outbox_count(Outbox *o) {

@@ -52,11 +52,11 @@ int outbox_add(Outbox *o, const OutboxEntry *e, outbox_committed_t cb, void *use
 /* Commits the open transaction now (also done automatically when the event loop is otherwise idle). */
 int outbox_flush(Outbox *o);
 
-/* The oldest queued message of device, or 0 and *ret = NULL when there is none. */
+/* The oldest committed queued message of device, or 0 and *ret = NULL when there is none. */
 int outbox_head(Outbox *o, const char *device, OutboxEntry **ret);
 
 /* The message left the queue: delivered with cloud_id, or failed with reason (kept in the bounded
- * dead-letter table). */
+ * dead-letter table). Return 1 if it was queued, 0 if it was not (already removed), or a negative errno. */
 int outbox_delivered(Outbox *o, uint64_t id, const char *cloud_id);
 int outbox_failed(Outbox *o, uint64_t id, const char *reason);
 

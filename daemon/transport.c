@@ -54,6 +54,8 @@ static void transport_fail_message(Transport *t, const OutboxEntry *e, const cha
         r = outbox_failed(transport_outbox(t), e->id, reason);
         if (r < 0)
                 log_device_error_errno(device_name(d), r, "Cannot move message %" PRIu64 " to the failed list: %m", e->id);
+        if (r == 0)
+                return; /* already gone (purged or removed) and reported */
         d->counters.messages_failed++;
         device_property_changed(d, DEVICE_PROP_COUNTERS | DEVICE_PROP_QUEUE);
         log_device_notice(device_name(d), "Message %" PRIu64 " failed: %s", e->id, reason);
@@ -127,6 +129,11 @@ static void transport_drain(Transport *t) {
 
         if (t->busy || t->backoff_timer)
                 return;
+        if (t->reauth_requested) {
+                t->reauth_requested = false;
+                t->authenticated = false;
+                t->vtable->reset(t);
+        }
         if (!d->manager->online) {
                 device_set_state(d, DEVICE_OFFLINE);
                 return;
@@ -216,7 +223,9 @@ void transport_send_done(Transport *t, TransportResult result, const char *cloud
                 t->backoff_step = 0;
                 t->reauth_attempts = 0;
                 log_device_debug(device_name(d), "Message %" PRIu64 " delivered.", e->id);
-                bus_manager_emit_delivered(d->manager, e->sender, e->id, strempty(cloud_message_id));
+                /* r == 0: purged while in flight; its publisher was already told it failed. */
+                if (r != 0)
+                        bus_manager_emit_delivered(d->manager, e->sender, e->id, strempty(cloud_message_id));
                 transport_kick(t);
                 return;
         case TRANSPORT_REAUTH:
@@ -246,6 +255,45 @@ void transport_send_done(Transport *t, TransportResult result, const char *cloud
                 transport_kick(t);
                 return;
         }
+}
+
+void transport_configure(Transport *t, const Config *c) {
+        t->backoff_min_usec = c->backoff_min_usec;
+        t->backoff_max_usec = c->backoff_max_usec;
+}
+
+void transport_flush(Transport *t) {
+        t->backoff_timer = sd_event_source_unref(t->backoff_timer);
+        transport_kick(t);
+}
+
+void transport_reauthenticate(Transport *t) {
+        /* Applied when nothing is outstanding, so a reply in flight is never orphaned. */
+        t->reauth_requested = true;
+        transport_flush(t);
+}
+
+int transport_fail_queued(Transport *t, const char *reason, uint64_t *ret_count) {
+        uint64_t n = 0;
+
+        /* Bounded by what is queued now: each round removes the head. */
+        for (uint64_t left = outbox_device_count(transport_outbox(t), device_name(t->device)); left > 0; left--) {
+                _cleanup_(outbox_entry_freep) OutboxEntry *e = NULL;
+                int r = outbox_head(transport_outbox(t), device_name(t->device), &e);
+
+                if (r < 0)
+                        return r;
+                if (!e)
+                        break;
+                transport_fail_message(t, e, reason);
+                n++;
+        }
+        *ret_count = n;
+        return 0;
+}
+
+uint64_t transport_inflight_id(const Transport *t) {
+        return t->inflight ? t->inflight->id : 0;
 }
 
 void transport_count_bytes(Transport *t, size_t out, size_t in) {

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
+#include "config.h"
 #include "device.h"
 #include "outbox.h"
 
@@ -41,6 +42,7 @@ struct Transport {
         bool authenticated;
         bool authenticated_once;   /* later authentications count as re-authentications */
         bool busy;                 /* an authentication or a send is outstanding */
+        bool reauth_requested;     /* drop the token before the next operation */
         OutboxEntry *inflight;
         uint64_t reauth_id;        /* the message the re-authentication attempts are counted for */
         unsigned reauth_attempts;
@@ -63,6 +65,17 @@ void transport_kick(Transport *t);
 /* Completion reports from implementations. error is a short human-readable reason (no secrets). */
 void transport_auth_done(Transport *t, TransportResult result, const char *error);
 void transport_send_done(Transport *t, TransportResult result, const char *cloud_message_id, const char *error);
+
+/* Administrative operations: apply new backoff settings; skip the backoff wait; authenticate afresh. */
+void transport_configure(Transport *t, const Config *c);
+void transport_flush(Transport *t);
+void transport_reauthenticate(Transport *t);
+
+/* Fails every committed queued message of the device with reason, telling each publisher. */
+int transport_fail_queued(Transport *t, const char *reason, uint64_t *ret_count);
+
+/* The id of the message being sent, or 0. */
+uint64_t transport_inflight_id(const Transport *t);
 
 /* Wire statistics, reported by implementations. */
 void transport_count_bytes(Transport *t, size_t out, size_t in);

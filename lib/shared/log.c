@@ -10,6 +10,13 @@
 static const char *log_identifier = "iotpub";
 static int log_max_level = LOG_INFO;
 static int log_to_journal = -1;
+static log_capture_t log_capture = NULL;
+static void *log_capture_userdata = NULL;
+
+void log_set_capture(log_capture_t cb, void *userdata) {
+        log_capture = cb;
+        log_capture_userdata = userdata;
+}
 
 void log_setup(const char *identifier) {
         if (identifier)
@@ -48,13 +55,18 @@ int log_internal(int level, int error, const char *device, const char *file, int
 
         if (error < 0)
                 error = -error;
-        if (level > log_max_level)
+        if (level > log_max_level && !(log_capture && level <= LOG_ERR))
                 return -error;
 
         errno = error;
         va_start(ap, format);
         (void) vsnprintf(buf, sizeof(buf), format, ap);
         va_end(ap);
+
+        if (log_capture && level <= LOG_ERR)
+                log_capture(log_capture_userdata, buf);
+        if (level > log_max_level)
+                return -error;
 
         if (log_to_journal > 0) {
                 char fbuf[256], lbuf[32];

@@ -13,6 +13,11 @@ void log_set_max_level(int level);
 int log_get_max_level(void);
 int log_level_from_string(const char *s);
 
+/* While set, every message at LOG_ERR or more severe is also handed to cb (e.g. to return configuration
+ * problems to a D-Bus caller). Pass NULL to stop. */
+typedef void (*log_capture_t)(void *userdata, const char *message);
+void log_set_capture(log_capture_t cb, void *userdata);
+
 /* Logs and returns -abs(error) (or 0 if error is 0), so callers can "return log_error_errno(r, ...)". An
  * optional DEVICE= field is attached when device is not NULL. %m is expanded from error. */
 int log_internal(int level, int error, const char *device, const char *file, int line, const char *func,
