@@ -26,8 +26,8 @@ WARNINGS += -Werror
 endif
 
 SHARED_PKGS := libsystemd gnutls json-c libcoap-3-gnutls
-DAEMON_PKGS := $(SHARED_PKGS) sqlite3 inih
-CLOUDSIM_PKGS := $(SHARED_PKGS)
+DAEMON_PKGS := $(SHARED_PKGS) sqlite3 inih libcurl libcbor
+CLOUDSIM_PKGS := $(SHARED_PKGS) libmicrohttpd libcbor
 TEST_PKGS := $(DAEMON_PKGS) $(CLOUDSIM_PKGS) cmocka
 
 pc_cflags = $(shell $(PKG_CONFIG) --cflags $(1))

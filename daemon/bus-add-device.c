@@ -14,7 +14,8 @@
 #define SECRET_MAX 64
 
 static const char *const setting_keys[] = {
-        "ProductKey", "DeviceName", "Transport", "Endpoint", "SignMethod", "ClientId", "CAFile",
+        "ProductKey", "DeviceName", "Transport", "Endpoint", "SignMethod", "ClientId", "CAFile", "PSKSignMethod",
+        "PayloadEncoding",
 };
 
 typedef struct NewDevice {
@@ -113,7 +114,7 @@ static int read_setting(sd_bus_message *msg, NewDevice *nd, const char *key, sd_
         }
         return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
                                  "Unknown setting '%s'; known: ProductKey, DeviceName, Transport, Endpoint, "
-                                 "SignMethod, ClientId, CAFile, Secret (ay), SecretFd (h).", key);
+                                 "SignMethod, ClientId, CAFile, PSKSignMethod, PayloadEncoding, Secret (ay), SecretFd (h).", key);
 }
 
 static int read_settings(sd_bus_message *msg, NewDevice *nd, sd_bus_error *error) {

@@ -127,6 +127,16 @@ static int on_key(void *userdata, const char *section, const char *name, const c
                 id->sign_method = sign_method_from_string(value);
                 return id->sign_method >= 0 ? 1 : parse_error(st, "SignMethod= '%s' is not one of hmacmd5, hmacsha1, hmacsha256", value);
         }
+        if (streq(name, "PSKSignMethod")) {
+                id->psk_sign_method = sign_method_from_string(value);
+                return id->psk_sign_method >= 0 ? 1 : parse_error(st, "PSKSignMethod= '%s' is not one of hmacmd5, hmacsha1, hmacsha256", value);
+        }
+        if (streq(name, "PayloadEncoding")) {
+                if (!streq(value, "json") && !streq(value, "cbor"))
+                        return parse_error(st, "PayloadEncoding= '%s' is not json or cbor", value);
+                id->payload_cbor = streq(value, "cbor");
+                return 1;
+        }
         if (streq(name, "CAFile"))
                 return value[0] == '/' ? set_string(&id->ca_file, value)
                                        : parse_error(st, "CAFile= '%s' is not an absolute path", value);
@@ -248,6 +258,7 @@ int identity_load(const char *path, const char *credentials_dir, Identity **ret)
                 return -ENOMEM;
         id->transport = TRANSPORT_COAP_AES;
         id->sign_method = SIGN_HMACMD5;
+        id->psk_sign_method = SIGN_HMACSHA256;
         id->path = strdup(path);
         if (!id->path)
                 return -ENOMEM;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <errno.h>
+#include <stdbool.h>
 
 #include "macro.h"
 #include "sign.h"
@@ -28,8 +29,10 @@ typedef struct Identity {
         char *secret;        /* never logged, never on the bus */
         TransportKind transport;
         char *endpoint;      /* "host:port" for CoAP, URL for HTTPS; default is the platform's public one */
-        SignMethod sign_method;
-        char *ca_file;
+        SignMethod sign_method;      /* of the /auth request body (default hmacmd5) */
+        SignMethod psk_sign_method;  /* coap-dtls PSK identity and key (default hmacsha256) */
+        bool payload_cbor;           /* PayloadEncoding=cbor: JSON payloads are sent as CBOR */
+        char *ca_file;               /* coap-dtls: server-certificate mode instead of PSK; https: CA bundle */
 } Identity;
 
 Identity *identity_free(Identity *id);

@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
         build-essential pkg-config
         libsystemd-dev libcoap3-dev libgnutls28-dev libcurl4-gnutls-dev libnl-route-3-dev libjson-c-dev
-        libsqlite3-dev libinih-dev libmicrohttpd-dev libcmocka-dev
+        libsqlite3-dev libinih-dev libmicrohttpd-dev libcmocka-dev libcbor-dev
         dbus-daemon systemd util-linux gnutls-bin sqlite3 python3 procps iproute2
 )
 
