@@ -29,7 +29,7 @@ harness_init() {
         mkdir -p "$CONFDIR/devices" "$STATEDIR" "$LOGDIR"
         (umask 077 && : >"$CLOUD_DEVICES")
         export CONFDIR STATEDIR LOGDIR RECORD CLOUD_DEVICES
-        HARNESS_PIDS=() HARNESS_SECRETS=() HARNESS_SEQ=0
+        HARNESS_PIDS=() HARNESS_SECRETS=() HARNESS_SEQ=0 HARNESS_AT_EXIT=()
         declare -gA ID_PK=() ID_DN=() ID_SECRET=()
         trap harness_cleanup EXIT
         trap 'exit 130' INT
@@ -53,6 +53,8 @@ pid_alive() {
 pid_gone() { ! pid_alive "$1"; }
 
 harness_register() { HARNESS_PIDS+=("$1:$2"); }
+# harness_at_exit CMD...: run by the cleanup after every process is stopped, last registered first.
+harness_at_exit() { HARNESS_AT_EXIT+=("$(printf '%q ' "$@")"); }
 harness_unregister() {
         local i
         for i in "${!HARNESS_PIDS[@]}"; do
@@ -112,6 +114,9 @@ harness_cleanup() {
         set +e
         for ((i = ${#HARNESS_PIDS[@]} - 1; i >= 0; i--)); do
                 harness_stop_pid "${HARNESS_PIDS[$i]%%:*}" "${HARNESS_PIDS[$i]#*:}" || ((rc != 0)) || rc=1
+        done
+        for ((i = ${#HARNESS_AT_EXIT[@]} - 1; i >= 0; i--)); do
+                eval "${HARNESS_AT_EXIT[$i]}" || harness_log "cleanup step failed: ${HARNESS_AT_EXIT[$i]}"
         done
         # Let tee drain before the secret check reads what it wrote.
         exec 1>&"$HARNESS_STDOUT" 2>&"$HARNESS_STDERR"
@@ -190,19 +195,71 @@ write_device() {
         HARNESS_SECRETS+=("$4")
         (
                 umask 077
-                printf '[Device]\nProductKey=%s\nDeviceName=%s\nSecret=%s\nTransport=coap-aes\nEndpoint=%s\n' \
-                        "$2" "$3" "$4" "$5"
+                printf '[Device]\nProductKey=%s\nDeviceName=%s\nSecret=%s\nTransport=%s\nEndpoint=%s\n' \
+                        "$2" "$3" "$4" "$HARNESS_TRANSPORT" "$5"
                 [[ $# -le 5 ]] || printf '%s\n' "${@:6}"
         ) >"$f"
         chmod 0600 "$f"
 }
-# configure_identity NAME [PORT]: the daemon-side file for an identity made by new_identity.
+# The transport under test: tests that declare "# transports: ..." run once per transport (run-tests.sh sets
+# IOTPUB_TRANSPORT); everything else uses coap-aes.
+HARNESS_TRANSPORT=${IOTPUB_TRANSPORT:-coap-aes}
+
+# transport_port: cloudsim's port for the transport under test.
+transport_port() {
+        case $HARNESS_TRANSPORT in
+        coap-aes) echo "$CLOUDSIM_PORT" ;;
+        coap-dtls) echo "$CLOUDSIM_DTLS_PORT" ;;
+        https) echo "$CLOUDSIM_HTTPS_PORT" ;;
+        esac
+}
+# cloudsim_port_arg PORT: the cloudsim option that puts the transport under test on PORT.
+cloudsim_port_arg() {
+        case $HARNESS_TRANSPORT in
+        coap-aes) echo "--coap-port=$1" ;;
+        coap-dtls) echo "--dtls-port=$1" ;;
+        https) echo "--https-port=$1" ;;
+        esac
+}
+# transport_endpoint PORT: the Endpoint= of an identity using the transport under test on PORT.
+transport_endpoint() {
+        case $HARNESS_TRANSPORT in
+        coap-aes | coap-dtls) echo "127.0.0.1:$1" ;;
+        https) echo "https://localhost:$1" ;;
+        esac
+}
+
+# configure_identity NAME [PORT] [EXTRA-LINE...]: the daemon-side file for an identity made by new_identity,
+# using the transport under test.
 configure_identity() {
-        write_device "$1" "${ID_PK[$1]}" "${ID_DN[$1]}" "${ID_SECRET[$1]}" "127.0.0.1:${2:-$CLOUDSIM_PORT}"
+        local extra=()
+        [[ $HARNESS_TRANSPORT != https ]] || extra+=("CAFile=$PKI_CA")
+        write_device "$1" "${ID_PK[$1]}" "${ID_DN[$1]}" "${ID_SECRET[$1]}" \
+                "$(transport_endpoint "${2:-$(transport_port)}")" "${extra[@]}" "${@:3}"
+}
+
+# harness_pki: a test CA and a server certificate for localhost and 127.0.0.1, made now with certtool (no
+# private key is ever committed). Exports PKI_CA, PKI_CERT, PKI_KEY.
+harness_pki() {
+        local d=$HARNESS_DIR/pki
+        [[ -n "${PKI_CA:-}" && -f "$PKI_CA" ]] && return 0
+        mkdir -p "$d"
+        printf 'cn = "iotpub test CA"\nca\ncert_signing_key\nexpiration_days = 2\n' >"$d/ca.tmpl"
+        printf 'cn = "localhost"\ndns_name = "localhost"\nip_address = "127.0.0.1"\ntls_www_server\nencryption_key\nsigning_key\nexpiration_days = 2\n' >"$d/server.tmpl"
+        certtool --generate-privkey --key-type=ecdsa --outfile "$d/ca.key" >/dev/null 2>&1 &&
+                certtool --generate-self-signed --load-privkey "$d/ca.key" --template "$d/ca.tmpl" \
+                        --outfile "$d/ca.crt" >/dev/null 2>&1 &&
+                certtool --generate-privkey --key-type=rsa --bits=2048 --outfile "$d/server.key" >/dev/null 2>&1 &&
+                certtool --generate-certificate --load-privkey "$d/server.key" --load-ca-certificate "$d/ca.crt" \
+                        --load-ca-privkey "$d/ca.key" --template "$d/server.tmpl" --outfile "$d/server.crt" \
+                        >/dev/null 2>&1 || fail "certtool could not make the test PKI"
+        PKI_CA=$d/ca.crt PKI_CERT=$d/server.crt PKI_KEY=$d/server.key
+        export PKI_CA PKI_CERT PKI_KEY
 }
 topic_of() { printf '/%s/%s/user/%s' "${ID_PK[$1]}" "${ID_DN[$1]}" "${2:-update}"; }
 
-# start_cloudsim DEVICES_FILE [ARGS...]: exports CLOUDSIM_PID, CLOUDSIM_ADDR, CLOUDSIM_PORT.
+# start_cloudsim DEVICES_FILE [ARGS...]: always the coap-aes endpoint, plus the endpoint of the transport under
+# test; exports CLOUDSIM_PID, CLOUDSIM_ADDR, CLOUDSIM_PORT and CLOUDSIM_DTLS_PORT / CLOUDSIM_HTTPS_PORT.
 start_cloudsim() {
         local devices=$1 out err
         shift
@@ -211,15 +268,26 @@ start_cloudsim() {
         local args=(--devices="$devices" --record="$RECORD")
         [[ " $* " == *" --listen="* ]] || args+=(--listen=127.0.0.1)
         [[ " $* " == *" --coap-port="* ]] || args+=(--coap-port=0)
+        case $HARNESS_TRANSPORT in
+        coap-dtls) [[ " $* " == *" --dtls-port="* ]] || args+=(--dtls-port=0) ;;
+        https)
+                harness_pki
+                [[ " $* " == *" --https-port="* ]] || args+=(--https-port=0)
+                args+=(--cert="$PKI_CERT" --key="$PKI_KEY")
+                ;;
+        esac
         CLOUDSIM_PID=$("$WAIT_READY" --timeout=20 --stdout="$out" --stderr="$err" -- "$CLOUDSIM" "${args[@]}" "$@") ||
                 fail "iotpub-cloudsim did not become ready (see ${err#"$HARNESS_DIR"/})"
         harness_register "$CLOUDSIM_PID" iotpub-cloudsim
-        wait_for --timeout=5 grep -q '^coap-aes ' "$out" ||
-                fail "iotpub-cloudsim sent READY=1 but printed no 'coap-aes <addr> <port>' line on stdout"
+        local want=$HARNESS_TRANSPORT
+        wait_for --timeout=5 grep -q "^$want " "$out" ||
+                fail "iotpub-cloudsim sent READY=1 but printed no '$want <addr> <port>' line on stdout"
         read -r _ CLOUDSIM_ADDR CLOUDSIM_PORT < <(grep '^coap-aes ' "$out" | tail -n1)
-        [[ $CLOUDSIM_PORT =~ ^[0-9]+$ && $CLOUDSIM_PORT -gt 0 ]] || fail "bad cloudsim port line: $(head -n1 "$out")"
-        export CLOUDSIM_PID CLOUDSIM_ADDR CLOUDSIM_PORT
-        harness_log "cloudsim pid $CLOUDSIM_PID on $CLOUDSIM_ADDR port $CLOUDSIM_PORT"
+        CLOUDSIM_DTLS_PORT=$(sed -n 's/^coap-dtls [^ ]* //p' "$out" | tail -n1)
+        CLOUDSIM_HTTPS_PORT=$(sed -n 's/^https [^ ]* //p' "$out" | tail -n1)
+        [[ $(transport_port) =~ ^[0-9]+$ && $(transport_port) -gt 0 ]] || fail "bad cloudsim port lines: $(cat "$out")"
+        export CLOUDSIM_PID CLOUDSIM_ADDR CLOUDSIM_PORT CLOUDSIM_DTLS_PORT CLOUDSIM_HTTPS_PORT
+        harness_log "cloudsim pid $CLOUDSIM_PID on $CLOUDSIM_ADDR, $HARNESS_TRANSPORT port $(transport_port)"
 }
 stop_cloudsim() {
         harness_stop_pid "$CLOUDSIM_PID" iotpub-cloudsim || fail "iotpub-cloudsim did not exit on SIGTERM"
@@ -318,4 +386,148 @@ assert_ge() {
 assert_grep() {
         grep -qE -- "$2" "$1" || fail "$3: no line matching /$2/ in ${1#"$HARNESS_DIR"/}"
         harness_log "ok: $3"
+}
+
+# --- Unprivileged callers. Users and groups are throwaway system accounts named iotpubt-<random>, removed at
+# exit; the tools they run are copied into the temp dir so that the build directory's permissions do not matter.
+
+# new_test_group VAR: creates a group; its name goes into VAR.
+new_test_group() {
+        local name
+        name=iotpubt-$(harness_random 10 | tr 'A-Z' 'a-z')
+        groupadd --system "$name" || fail "groupadd $name failed"
+        harness_at_exit groupdel "$name"
+        printf -v "$1" '%s' "$name"
+}
+# new_test_user VAR: creates a user (with a group of the same name, no home, no shell); its name goes into VAR.
+new_test_user() {
+        local name
+        name=iotpubt-$(harness_random 10 | tr 'A-Z' 'a-z')
+        useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin --user-group "$name" ||
+                fail "useradd $name failed"
+        # userdel normally removes the user's group as well; groupdel (run after it) catches the other case.
+        harness_at_exit harness_quiet_groupdel "$name"
+        harness_at_exit userdel "$name"
+        printf -v "$1" '%s' "$name"
+}
+harness_quiet_groupdel() { ! getent group "$1" >/dev/null || groupdel "$1"; }
+
+# as_user [--groups=GID,...] USER|UID CMD...: runs CMD as USER (its uid and primary gid; no supplementary
+# groups unless --groups= gives some). A bare number is used as both uid and gid.
+as_user() {
+        local groups=(--clear-groups) who uid gid
+        if [[ $1 == --groups=* ]]; then
+                groups=("$1")
+                shift
+        fi
+        who=$1
+        shift
+        if [[ $who =~ ^[0-9]+$ ]]; then
+                uid=$who gid=$who
+        else
+                uid=$(id -u "$who") && gid=$(id -g "$who") || fail "no user $who"
+        fi
+        setpriv --reuid="$uid" --regid="$gid" "${groups[@]}" "$@"
+}
+
+# harness_user_tools: copies pubclient and iotpubctl to $HARNESS_DIR/bin (mode 0755) for as_user callers.
+harness_user_tools() {
+        [[ -d $HARNESS_DIR/bin ]] && return 0
+        mkdir -m 0755 "$HARNESS_DIR/bin"
+        install -m 0755 "$PUBCLIENT" "$HARNESS_DIR/bin/pubclient"
+        [[ ! -x $IOTPUB_BUILD/iotpubctl ]] || install -m 0755 "$IOTPUB_BUILD/iotpubctl" "$HARNESS_DIR/bin/iotpubctl"
+}
+# pubclient_as [--groups=GID,...] USER OUT.json [ARGS...]: pubclient run by another user.
+pubclient_as() {
+        local g=()
+        if [[ $1 == --groups=* ]]; then
+                g=("$1")
+                shift
+        fi
+        local who=$1 out=$2
+        shift 2
+        harness_user_tools
+        as_user "${g[@]}" "$who" "$HARNESS_DIR/bin/pubclient" --address="$BUS" "$@" >"$out" 2>>"$LOGDIR/pubclient.err"
+}
+# expect_publish_error_as [--groups=GID,...] USER ERROR WHAT PUBCLIENT-ARGS...: like expect_publish_error.
+expect_publish_error_as() {
+        local g=()
+        if [[ $1 == --groups=* ]]; then
+                g=("$1")
+                shift
+        fi
+        local who=$1 want=$2 what=$3 out
+        shift 3
+        harness_next
+        out=$LOGDIR/pubclient-error.$HARNESS_SEQ.json
+        if pubclient_as "${g[@]}" "$who" "$out" --count=1 --no-wait --timeout=10 "$@"; then
+                fail "$what: Publish as $who succeeded, expected $want"
+        fi
+        assert_eq "$want" "$(publish_error_of "$out")" "$what"
+}
+# expect_publish_ok_as [--groups=GID,...] USER OUT.json WHAT PUBCLIENT-ARGS...: publishes and waits for Delivered.
+expect_publish_ok_as() {
+        local g=()
+        if [[ $1 == --groups=* ]]; then
+                g=("$1")
+                shift
+        fi
+        local who=$1 out=$2 what=$3
+        shift 3
+        pubclient_as "${g[@]}" "$who" "$out" --timeout=30 "$@" ||
+                fail "$what: publish as $who was not delivered: $(cat "$out" 2>/dev/null)"
+        harness_log "ok: $what (delivered)"
+}
+
+# --- Method calls whose D-Bus error name matters: busctl prints only an error's message, gdbus its name too.
+# gcall [--as=USER] [--groups=GID,...] PATH INTERFACE.METHOD [GVARIANT-ARG...]: calls org.iotpub1 with gdbus;
+# the reply (GVariant text) goes to $GCALL_OUT, stderr to $GCALL_ERR (both under logs/). Status of gdbus.
+gcall() {
+        local who=() rc=0
+        while [[ $1 == --as=* || $1 == --groups=* ]]; do
+                case $1 in
+                --as=*) who+=("${1#--as=}") ;;
+                --groups=*) who=("$1" "${who[@]}") ;;
+                esac
+                shift
+        done
+        harness_next
+        GCALL_OUT=$LOGDIR/gcall.$HARNESS_SEQ.out GCALL_ERR=$LOGDIR/gcall.$HARNESS_SEQ.err
+        if ((${#who[@]})); then
+                as_user "${who[@]}" gdbus call --address="$BUS" --dest=org.iotpub1 --object-path="$1" --method="$2" \
+                        "${@:3}" >"$GCALL_OUT" 2>"$GCALL_ERR" </dev/null || rc=$?
+        else
+                gdbus call --address="$BUS" --dest=org.iotpub1 --object-path="$1" --method="$2" "${@:3}" \
+                        >"$GCALL_OUT" 2>"$GCALL_ERR" </dev/null || rc=$?
+        fi
+        return $rc
+}
+# gcall_error: the D-Bus error name of the last failed gcall ("" if none).
+gcall_error() { sed -n 's/.*GDBus\.Error:\([A-Za-z0-9_.]*\):.*/\1/p' "$GCALL_ERR" | head -n1; }
+# expect_gcall_error [--as=USER] [--groups=...] ERROR WHAT PATH METHOD [ARGS...]: the call must fail with ERROR.
+expect_gcall_error() {
+        local opts=()
+        while [[ $1 == --as=* || $1 == --groups=* ]]; do
+                opts+=("$1")
+                shift
+        done
+        local want=$1 what=$2
+        shift 2
+        if gcall "${opts[@]}" "$@"; then
+                fail "$what: the call succeeded ($(head -c 200 "$GCALL_OUT")), expected $want"
+        fi
+        [[ $(gcall_error) == "$want" ]] || fail "$what: expected $want, got: $(head -c 300 "$GCALL_ERR")"
+        harness_log "ok: $what ($want)"
+}
+# expect_gcall_ok [--as=USER] [--groups=...] WHAT PATH METHOD [ARGS...]: the call must succeed.
+expect_gcall_ok() {
+        local opts=()
+        while [[ $1 == --as=* || $1 == --groups=* ]]; do
+                opts+=("$1")
+                shift
+        done
+        local what=$1
+        shift
+        gcall "${opts[@]}" "$@" || fail "$what: the call failed: $(head -c 300 "$GCALL_ERR")"
+        harness_log "ok: $what"
 }
