@@ -60,35 +60,84 @@ int caller_unit_from_cgroup(const char *cgroup, char **ret) {
         return -ENOENT;
 }
 
-/* The unit of pid, read through a pidfd so that a pid that was recycled while we read is noticed. The pid
- * could still have been recycled before pidfd_open(); dbus-daemon 1.14 offers no race-free handle. */
-static int caller_unit_of_pid(pid_t pid, char **ret) {
+/* Parses the "Gid:" (real, effective, ...) and "Groups:" lines of /proc/PID/status into c->gids, effective
+ * group first. */
+static int caller_parse_status(FILE *f, Caller *c) {
+        _cleanup_free_ char *buf = NULL;
+        size_t alloc = 0;
+        unsigned long real, eff;
+        const char *p;
+
+        while (getline(&buf, &alloc, f) > 0) {
+                if ((p = startswith(buf, "Gid:")) && sscanf(p, "%lu %lu", &real, &eff) == 2) {
+                        c->gids[0] = (gid_t) eff;
+                        c->n_gids = MAX(c->n_gids, (size_t) 1);
+                } else if ((p = startswith(buf, "Groups:"))) {
+                        char *end;
+
+                        for (;;) {
+                                unsigned long g = strtoul(p, &end, 10);
+                                gid_t *n;
+
+                                if (end == p)
+                                        break;
+                                n = reallocarray(c->gids, c->n_gids + 1, sizeof(gid_t));
+                                if (!n)
+                                        return -ENOMEM;
+                                c->gids = n;
+                                c->gids[c->n_gids++] = (gid_t) g;
+                                p = end;
+                        }
+                }
+        }
+        return 0;
+}
+
+/* The groups and unit of pid, read through a pidfd so that a pid recycled while we read is noticed. The pid
+ * could still have been recycled before pidfd_open(); dbus-daemon 1.14 offers no race-free handle and no
+ * group list, so this is the best it allows. want_groups: the bus gave us no groups. */
+static int caller_read_proc(pid_t pid, bool want_groups, Caller *c) {
         _cleanup_close_ int pidfd = -1;
         _cleanup_free_ char *buf = NULL;
         char path[64];
         size_t alloc = 0;
         struct pollfd pfd;
         FILE *f;
-        int r = -ENOENT;
+        int r = 0;
 
         pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
         if (pidfd < 0)
                 return -errno;
+        if (want_groups) {
+                (void) snprintf(path, sizeof(path), "/proc/%d/status", (int) pid);
+                f = fopen(path, "re");
+                if (!f)
+                        return -errno;
+                r = caller_parse_status(f, c);
+                fclose(f);
+                if (r < 0)
+                        return r;
+        }
         (void) snprintf(path, sizeof(path), "/proc/%d/cgroup", (int) pid);
         f = fopen(path, "re");
-        if (!f)
-                return -errno;
-        while (getline(&buf, &alloc, f) > 0)
-                if (startswith(buf, "0::")) {
-                        buf[strcspn(buf, "\n")] = 0;
-                        r = caller_unit_from_cgroup(buf + 3, ret);
-                        break;
-                }
-        fclose(f);
+        if (f) {
+                while (getline(&buf, &alloc, f) > 0)
+                        if (startswith(buf, "0::")) {
+                                buf[strcspn(buf, "\n")] = 0;
+                                if (caller_unit_from_cgroup(buf + 3, &c->unit) == -ENOMEM)
+                                        r = -ENOMEM;
+                                break;
+                        }
+                fclose(f);
+        }
         pfd = (struct pollfd) { .fd = pidfd, .events = POLLIN };
-        if (r >= 0 && poll(&pfd, 1, 0) != 0) {
+        if (poll(&pfd, 1, 0) != 0) {
                 /* The process exited while we looked: what we read may belong to someone else. */
-                *ret = mfree(*ret);
+                c->unit = mfree(c->unit);
+                if (want_groups) {
+                        c->gids[0] = (gid_t) -1;
+                        c->n_gids = 1;
+                }
                 return -ESRCH;
         }
         return r;
@@ -116,8 +165,7 @@ int caller_from_message(sd_bus_message *m, Caller *ret) {
         c.gids = calloc((size_t) n + 1, sizeof(gid_t));
         if (!c.gids)
                 return -ENOMEM;
-        if (sd_bus_creds_get_egid(creds, &egid) >= 0)
-                c.gids[c.n_gids++] = egid;
+        c.gids[c.n_gids++] = sd_bus_creds_get_egid(creds, &egid) >= 0 ? egid : (gid_t) -1;
         for (int i = 0; i < n; i++)
                 c.gids[c.n_gids++] = gids[i];
 
@@ -126,8 +174,14 @@ int caller_from_message(sd_bus_message *m, Caller *ret) {
                 caller_done(&c);
                 return -ENOMEM;
         }
-        if (sd_bus_creds_get_pid(creds, &pid) >= 0 && caller_unit_of_pid(pid, &c.unit) < 0)
-                c.unit = NULL;
+        /* Groups the bus does not give (dbus-daemon) and the unit come from /proc, guarded by a pidfd. */
+        if (sd_bus_creds_get_pid(creds, &pid) >= 0) {
+                r = caller_read_proc(pid, n == 0, &c);
+                if (r == -ENOMEM) {
+                        caller_done(&c);
+                        return r;
+                }
+        }
         *ret = c;
         return 0;
 }
