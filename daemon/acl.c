@@ -155,7 +155,7 @@ bool acl_topic_match(const char *pattern, const char *topic) {
 static bool unit_name_valid(const char *s) {
         const char *dot = strrchr(s, '.');
 
-        if (!dot || dot == s || strlen(s) > 255)
+        if (!dot || dot == s || dot[1] == 0 || strlen(s) > 255)
                 return false;
         for (const char *p = s; *p; p++)
                 if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
@@ -232,6 +232,12 @@ static int parse_rule(const char *line, AclRule *r, const char **ret_reason) {
         int n;
 
         n = sscanf(line, "%15s %299s %79s %299s %1s", action, who, device, topic, extra);
+        /* A full buffer means sscanf split a longer word and read the rest as the next field. */
+        if (n >= 4 && (strlen(action) == sizeof(action) - 1 || strlen(who) == sizeof(who) - 1 ||
+                       strlen(device) == sizeof(device) - 1 || strlen(topic) == sizeof(topic) - 1)) {
+                *ret_reason = "a field is too long";
+                return -EINVAL;
+        }
         if (n != 4) {
                 *ret_reason = "expected four fields: allow|deny WHO DEVICE TOPIC-PATTERN";
                 return -EINVAL;
@@ -349,8 +355,8 @@ int acl_load(const char *config_dir, acl_problem_t problem, void *userdata, Acl 
         for (int i = 0; i < n; i++) {
                 _cleanup_free_ char *p = NULL;
 
-                if (r >= 0 && asprintf(&p, "%s/%s", dir, list[i]->d_name) >= 0)
-                        r = acl_load_file(&l, p);
+                if (r >= 0)
+                        r = asprintf(&p, "%s/%s", dir, list[i]->d_name) < 0 ? -ENOMEM : acl_load_file(&l, p);
                 free(list[i]);
         }
         free(list);
