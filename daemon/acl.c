@@ -388,7 +388,15 @@ static bool acl_who_matches(const AclRule *r, const AclCaller *c) {
         return false;
 }
 
+static const AclRule acl_oom_rule = {
+        .action = ACL_DENY,
+        .text = (char *) "out of memory while evaluating the access rules",
+        .location = (char *) "",
+};
+
 const AclRule *acl_decide(const Acl *a, const AclCaller *c, const AclTarget *t) {
+        int r_sub;
+
         for (size_t i = 0; a && i < a->n_rules; i++) {
                 const AclRule *r = &a->rules[i];
                 _cleanup_free_ char *pattern = NULL;
@@ -397,7 +405,10 @@ const AclRule *acl_decide(const Acl *a, const AclCaller *c, const AclTarget *t) 
                         continue;
                 if (r->device && !streq(r->device, t->device))
                         continue;
-                if (acl_substitute(r->topic, c, t, &pattern) < 0)
+                r_sub = acl_substitute(r->topic, c, t, &pattern);
+                if (r_sub == -ENOMEM)
+                        return &acl_oom_rule; /* fail closed: never let a skipped deny rule turn into an allow */
+                if (r_sub < 0)
                         continue;
                 if (acl_topic_match(pattern, t->topic))
                         return r;
