@@ -17,6 +17,9 @@ enum {
         ARG_RECORD,
         ARG_LISTEN,
         ARG_COAP_PORT,
+        ARG_HTTPS_PORT,
+        ARG_CERT,
+        ARG_KEY,
         ARG_TOKEN_TTL,
         ARG_STRICT_SEQ,
         ARG_LOG_LEVEL,
@@ -27,7 +30,8 @@ enum {
 static void help(const char *argv0) {
         printf("%s --devices=FILE [OPTIONS...]\n\n"
                "Local emulator of the Alibaba Cloud IoT Platform device endpoints, for tests and demos.\n"
-               "Serves CoAP with application-layer AES (\"coap-aes\", UDP) per PROTOCOL.md section A.\n\n"
+               "Serves CoAP with application-layer AES (\"coap-aes\", UDP) per PROTOCOL.md section A,\n"
+               "and HTTPS per section C when --https-port is given.\n\n"
                "  --devices=FILE        Identities, one \"productKey deviceName deviceSecret\" per line;\n"
                "                        blank lines and '#' comments are ignored (required)\n"
                "  --record=FILE         Append each accepted message and each successful auth to FILE\n"
@@ -35,14 +39,19 @@ static void help(const char *argv0) {
                "  --listen=ADDR         IPv4 or IPv6 address to bind (default: %s)\n"
                "  --coap-port=PORT      UDP port of the coap-aes endpoint; 0 picks a free one\n"
                "                        (default: %u)\n"
-               "  --token-ttl=SECONDS   Token lifetime; publishes with an expired token get 4.01\n"
+               "  --https-port=PORT     Serve HTTPS (PROTOCOL.md section C) on this TCP port; 0 picks a\n"
+               "                        free one (default: no HTTPS endpoint)\n"
+               "  --cert=FILE           PEM server certificate (chain) for HTTPS; required with --https-port\n"
+               "  --key=FILE            PEM private key of --cert; required with --https-port\n"
+               "  --token-ttl=SECONDS   Token lifetime; an expired token gets 4.01 (HTTPS: code 20001)\n"
                "                        (default: %u, 7 days; 0 expires tokens at once)\n"
                "  --strict-seq          Require seq > seqOffset (default: seq >= seqOffset, as the SDK sends)\n"
                "  --log-level=LEVEL     debug, info, notice, warning, err (default: info)\n"
                "  --help                Show this help\n"
                "  --version             Show the version\n\n"
-               "Once listening it prints \"coap-aes ADDR PORT\" on stdout and notifies READY=1 when\n"
-               "$NOTIFY_SOCKET is set. SIGTERM or SIGINT stop it with exit status 0; bad arguments give 2.\n",
+               "Once listening it prints \"coap-aes ADDR PORT\" (and \"https ADDR PORT\") on stdout and\n"
+               "notifies READY=1 when $NOTIFY_SOCKET is set.\n"
+               "SIGTERM or SIGINT stop it with exit status 0; bad arguments give 2.\n",
                argv0, SIM_DEFAULT_LISTEN, SIM_DEFAULT_COAP_PORT, SIM_DEFAULT_TOKEN_TTL_SEC);
 }
 
@@ -86,6 +95,18 @@ static int parse_one(int c, const char *arg, SimConfig *cfg) {
                         return log_error_errno(EINVAL, "--coap-port=%s is not a port number (0-65535).", arg);
                 cfg->coap_port = (uint16_t) v;
                 return 0;
+        case ARG_HTTPS_PORT:
+                if (parse_uint(arg, UINT16_MAX, &v) < 0)
+                        return log_error_errno(EINVAL, "--https-port=%s is not a port number (0-65535).", arg);
+                cfg->https = true;
+                cfg->https_port = (uint16_t) v;
+                return 0;
+        case ARG_CERT:
+                cfg->cert_path = arg;
+                return 0;
+        case ARG_KEY:
+                cfg->key_path = arg;
+                return 0;
         case ARG_TOKEN_TTL:
                 if (parse_uint(arg, UINT32_MAX, &v) < 0)
                         return log_error_errno(EINVAL, "--token-ttl=%s is not a number of seconds.", arg);
@@ -109,6 +130,9 @@ int sim_config_parse(int argc, char *argv[], SimConfig *ret) {
                 { "record", required_argument, NULL, ARG_RECORD },
                 { "listen", required_argument, NULL, ARG_LISTEN },
                 { "coap-port", required_argument, NULL, ARG_COAP_PORT },
+                { "https-port", required_argument, NULL, ARG_HTTPS_PORT },
+                { "cert", required_argument, NULL, ARG_CERT },
+                { "key", required_argument, NULL, ARG_KEY },
                 { "token-ttl", required_argument, NULL, ARG_TOKEN_TTL },
                 { "strict-seq", no_argument, NULL, ARG_STRICT_SEQ },
                 { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
@@ -146,6 +170,8 @@ int sim_config_parse(int argc, char *argv[], SimConfig *ret) {
                 return log_error_errno(EINVAL, "Unexpected argument \"%s\". See --help.", argv[optind]);
         if (!cfg.devices_path)
                 return log_error_errno(EINVAL, "--devices=FILE is required. See --help.");
+        if (cfg.https && (!cfg.cert_path || !cfg.key_path))
+                return log_error_errno(EINVAL, "--https-port needs --cert=FILE and --key=FILE. See --help.");
 
         *ret = cfg;
         return 0;

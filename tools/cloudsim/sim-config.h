@@ -14,6 +14,10 @@ typedef struct SimConfig {
         const char *record_path;        /* NULL: no record */
         const char *listen;
         uint16_t coap_port;             /* 0: any free port */
+        bool https;                     /* --https-port was given */
+        uint16_t https_port;            /* 0: any free port */
+        const char *cert_path;          /* PEM server certificate (HTTPS; DTLS certificate mode) */
+        const char *key_path;           /* PEM private key of cert_path */
         uint64_t token_ttl_usec;
         bool strict_seq;
         int log_level;
