@@ -18,6 +18,7 @@ enum {
         ARG_LISTEN,
         ARG_COAP_PORT,
         ARG_HTTPS_PORT,
+        ARG_DTLS_PORT,
         ARG_CERT,
         ARG_KEY,
         ARG_TOKEN_TTL,
@@ -31,7 +32,8 @@ static void help(const char *argv0) {
         printf("%s --devices=FILE [OPTIONS...]\n\n"
                "Local emulator of the Alibaba Cloud IoT Platform device endpoints, for tests and demos.\n"
                "Serves CoAP with application-layer AES (\"coap-aes\", UDP) per PROTOCOL.md section A,\n"
-               "and HTTPS per section C when --https-port is given.\n\n"
+               "HTTPS per section C when --https-port is given, and CoAP over DTLS 1.2 (\"coap-dtls\",\n"
+               "section B) when --dtls-port is given.\n\n"
                "  --devices=FILE        Identities, one \"productKey deviceName deviceSecret\" per line;\n"
                "                        blank lines and '#' comments are ignored (required)\n"
                "  --record=FILE         Append each accepted message and each successful auth to FILE\n"
@@ -41,7 +43,11 @@ static void help(const char *argv0) {
                "                        (default: %u)\n"
                "  --https-port=PORT     Serve HTTPS (PROTOCOL.md section C) on this TCP port; 0 picks a\n"
                "                        free one (default: no HTTPS endpoint)\n"
-               "  --cert=FILE           PEM server certificate (chain) for HTTPS; required with --https-port\n"
+               "  --dtls-port=PORT      Serve coap-dtls on this UDP port; 0 picks a free one (default: no\n"
+               "                        DTLS endpoint). PSK per B.2 (identity and key from the devices\n"
+               "                        file); with --cert and --key it offers certificates as well\n"
+               "  --cert=FILE           PEM server certificate (chain) for HTTPS and DTLS; required with\n"
+               "                        --https-port\n"
                "  --key=FILE            PEM private key of --cert; required with --https-port\n"
                "  --token-ttl=SECONDS   Token lifetime; an expired token gets 4.01 (HTTPS: code 20001)\n"
                "                        (default: %u, 7 days; 0 expires tokens at once)\n"
@@ -49,8 +55,8 @@ static void help(const char *argv0) {
                "  --log-level=LEVEL     debug, info, notice, warning, err (default: info)\n"
                "  --help                Show this help\n"
                "  --version             Show the version\n\n"
-               "Once listening it prints \"coap-aes ADDR PORT\" (and \"https ADDR PORT\") on stdout and\n"
-               "notifies READY=1 when $NOTIFY_SOCKET is set.\n"
+               "Once listening it prints \"coap-aes ADDR PORT\" (and \"https ADDR PORT\", \"coap-dtls ADDR\n"
+               "PORT\") on stdout and notifies READY=1 when $NOTIFY_SOCKET is set.\n"
                "SIGTERM or SIGINT stop it with exit status 0; bad arguments give 2.\n",
                argv0, SIM_DEFAULT_LISTEN, SIM_DEFAULT_COAP_PORT, SIM_DEFAULT_TOKEN_TTL_SEC);
 }
@@ -101,6 +107,12 @@ static int parse_one(int c, const char *arg, SimConfig *cfg) {
                 cfg->https = true;
                 cfg->https_port = (uint16_t) v;
                 return 0;
+        case ARG_DTLS_PORT:
+                if (parse_uint(arg, UINT16_MAX, &v) < 0)
+                        return log_error_errno(EINVAL, "--dtls-port=%s is not a port number (0-65535).", arg);
+                cfg->dtls = true;
+                cfg->dtls_port = (uint16_t) v;
+                return 0;
         case ARG_CERT:
                 cfg->cert_path = arg;
                 return 0;
@@ -131,6 +143,7 @@ int sim_config_parse(int argc, char *argv[], SimConfig *ret) {
                 { "listen", required_argument, NULL, ARG_LISTEN },
                 { "coap-port", required_argument, NULL, ARG_COAP_PORT },
                 { "https-port", required_argument, NULL, ARG_HTTPS_PORT },
+                { "dtls-port", required_argument, NULL, ARG_DTLS_PORT },
                 { "cert", required_argument, NULL, ARG_CERT },
                 { "key", required_argument, NULL, ARG_KEY },
                 { "token-ttl", required_argument, NULL, ARG_TOKEN_TTL },
@@ -170,6 +183,8 @@ int sim_config_parse(int argc, char *argv[], SimConfig *ret) {
                 return log_error_errno(EINVAL, "Unexpected argument \"%s\". See --help.", argv[optind]);
         if (!cfg.devices_path)
                 return log_error_errno(EINVAL, "--devices=FILE is required. See --help.");
+        if (!cfg.cert_path != !cfg.key_path)
+                return log_error_errno(EINVAL, "--cert=FILE and --key=FILE go together. See --help.");
         if (cfg.https && (!cfg.cert_path || !cfg.key_path))
                 return log_error_errno(EINVAL, "--https-port needs --cert=FILE and --key=FILE. See --help.");
 

@@ -16,6 +16,8 @@ typedef struct SimConfig {
         uint16_t coap_port;             /* 0: any free port */
         bool https;                     /* --https-port was given */
         uint16_t https_port;            /* 0: any free port */
+        bool dtls;                      /* --dtls-port was given */
+        uint16_t dtls_port;             /* 0: any free port */
         const char *cert_path;          /* PEM server certificate (HTTPS; DTLS certificate mode) */
         const char *key_path;           /* PEM private key of cert_path */
         uint64_t token_ttl_usec;
