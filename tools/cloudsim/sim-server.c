@@ -9,6 +9,7 @@
 #include "log.h"
 #include "macro.h"
 #include "sim-coap.h"
+#include "sim-https.h"
 #include "sim-server.h"
 
 int sim_server_new(const SimConfig *config, SimServer **ret) {
@@ -41,6 +42,11 @@ int sim_server_new(const SimConfig *config, SimServer **ret) {
         r = sim_coap_new(s, &s->coap);
         if (r < 0)
                 return log_error_errno(r, "Cannot create the CoAP context: %m");
+        if (config->https) {
+                r = sim_https_new(s, &s->https);
+                if (r < 0)
+                        return r;
+        }
 
         *ret = TAKE_PTR(s);
         return 0;
@@ -49,6 +55,7 @@ int sim_server_new(const SimConfig *config, SimServer **ret) {
 SimServer *sim_server_free(SimServer *s) {
         if (!s)
                 return NULL;
+        sim_https_free(s->https);
         sim_coap_free(s->coap);
         sd_event_unref(s->event);
         sim_record_free(s->record);
@@ -83,6 +90,13 @@ int sim_server_start(SimServer *s) {
         log_info("Listening for coap-aes on %s port %u with %zu devices.", s->config->listen, port,
                  s->devices->n_devices);
         printf("coap-aes %s %u\n", s->config->listen, port);
+        if (s->https) {
+                r = sim_https_listen(s->https, s->config->listen, s->config->https_port, &port);
+                if (r < 0)
+                        return r;
+                log_info("Listening for https on %s port %u.", s->config->listen, port);
+                printf("https %s %u\n", s->config->listen, port);
+        }
         if (fflush(stdout) != 0)
                 return log_error_errno(errno, "Cannot write the readiness line to stdout: %m");
 

@@ -12,6 +12,7 @@
 #include "sim-session.h"
 
 typedef struct SimCoap SimCoap;
+typedef struct SimHttps SimHttps;
 
 typedef struct SimServer {
         const SimConfig *config;
@@ -21,6 +22,7 @@ typedef struct SimServer {
         SimRecord *record;
         uint64_t last_message_id;
         SimCoap *coap;
+        SimHttps *https;                /* NULL without --https-port */
 } SimServer;
 
 /* Loads the devices file and opens the record. Returns 0, -EINVAL (bad devices file; logged), or -errno. */
@@ -30,7 +32,7 @@ static inline void sim_server_freep(SimServer **s) {
         sim_server_free(*s);
 }
 
-/* Binds the endpoints, prints "coap-aes ADDR PORT" on stdout and sends READY=1. */
+/* Binds the endpoints, prints "coap-aes ADDR PORT" (and "https ADDR PORT") on stdout and sends READY=1. */
 int sim_server_start(SimServer *s);
 /* Runs until SIGTERM or SIGINT. Returns 0 or a negative errno. */
 int sim_server_run(SimServer *s);
