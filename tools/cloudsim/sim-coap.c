@@ -11,6 +11,7 @@
 #include "log.h"
 #include "macro.h"
 #include "sim-coap-aes.h"
+#include "sim-coap-dtls.h"
 #include "sim-coap-pdu.h"
 #include "sim-coap.h"
 #include "sim-dedup.h"
@@ -28,10 +29,19 @@ struct SimCoap {
         sd_event_source *io_source;
         sd_event_source *timer_source;
         SimDedup *dedup;
+        char *psk;                      /* the key handed to libcoap last (it copies it); secret */
+        coap_bin_const_t psk_bin;
 };
 
 static const SimCoapMode *mode_for(const coap_session_t *session) {
-        return coap_session_get_proto(session) == COAP_PROTO_UDP ? &sim_coap_aes_mode : NULL;
+        switch (coap_session_get_proto(session)) {
+        case COAP_PROTO_UDP:
+                return &sim_coap_aes_mode;
+        case COAP_PROTO_DTLS:
+                return &sim_coap_dtls_mode;
+        default:
+                return NULL;
+        }
 }
 
 /* Non-POST methods: 4.05 on /topic/..., 4.04 elsewhere (libcoap answers 4.05 on /auth itself). */
@@ -295,6 +305,7 @@ SimCoap *sim_coap_free(SimCoap *c) {
         if (c->context)
                 coap_free_context(c->context);
         sim_dedup_free(c->dedup);
+        erase_and_free(c->psk);
         free(c);
         coap_cleanup();
         return NULL;
@@ -334,7 +345,7 @@ static int endpoint_port(const coap_endpoint_t *ep, uint16_t *ret) {
         return 0;
 }
 
-int sim_coap_listen_aes(SimCoap *c, const char *address, uint16_t port, uint16_t *ret_port) {
+static int listen_proto(SimCoap *c, const char *address, uint16_t port, coap_proto_t proto, uint16_t *ret_port) {
         coap_address_t addr;
         coap_endpoint_t *ep;
         int r;
@@ -344,7 +355,7 @@ int sim_coap_listen_aes(SimCoap *c, const char *address, uint16_t port, uint16_t
                 return log_error_errno(r, "Invalid listen address %s.", address);
 
         errno = 0;
-        ep = coap_new_endpoint(c->context, &addr, COAP_PROTO_UDP);
+        ep = coap_new_endpoint(c->context, &addr, proto);
         if (!ep)
                 return log_error_errno(errno > 0 ? errno : EADDRNOTAVAIL, "Cannot listen on %s port %u: %m",
                                        address, port);
@@ -354,4 +365,63 @@ int sim_coap_listen_aes(SimCoap *c, const char *address, uint16_t port, uint16_t
 
         /* Arm the timer and pick up anything that is already pending. */
         return process_io(c);
+}
+
+int sim_coap_listen_aes(SimCoap *c, const char *address, uint16_t port, uint16_t *ret_port) {
+        return listen_proto(c, address, port, COAP_PROTO_UDP, ret_port);
+}
+
+/* PSK server callback (E.3, E.20): the key follows from the identity; NULL fails the handshake. */
+static const coap_bin_const_t *on_psk_identity(coap_bin_const_t *identity, coap_session_t *session, void *arg) {
+        SimCoap *c = arg;
+        char peer[INET6_ADDRSTRLEN + 16];
+        int r;
+
+        sim_coap_peer_string(session, peer, sizeof(peer));
+        c->psk = erase_and_free(c->psk);
+        r = sim_coap_dtls_psk(c->server->devices, identity->s, identity->length, &c->psk);
+        if (r < 0) {
+                log_info("DTLS PSK handshake from %s refused: %s.", peer,
+                         r == -ENOENT ? "unknown device" : r == -ENOMEM ? "out of memory" : "malformed PSK identity");
+                return NULL;
+        }
+        /* The identity names the device and method; it is not secret. */
+        log_info("DTLS PSK handshake from %s with identity %.*s.", peer, (int) identity->length,
+                 (const char *) identity->s);
+        c->psk_bin = (coap_bin_const_t) { strlen(c->psk), (const uint8_t *) c->psk };
+        return &c->psk_bin;
+}
+
+static int setup_dtls(SimCoap *c, const char *cert, const char *key) {
+        coap_dtls_spsk_t psk = {
+                .version = COAP_DTLS_SPSK_SETUP_VERSION,
+                .validate_id_call_back = on_psk_identity,
+                .id_call_back_arg = c,
+        };
+        coap_dtls_pki_t pki = {
+                .version = COAP_DTLS_PKI_SETUP_VERSION,
+                .pki_key = {
+                        .key_type = COAP_PKI_KEY_PEM,
+                        .key.pem = { .public_cert = cert, .private_key = key },
+                },
+        };
+
+        if (!coap_dtls_is_supported())
+                return log_error_errno(EOPNOTSUPP, "libcoap was built without DTLS support.");
+        if (!coap_context_set_psk2(c->context, &psk))
+                return log_error_errno(EIO, "Cannot set up DTLS with PSK.");
+        /* Certificate mode (B.3): no client certificate is asked for. */
+        if (cert && !coap_context_set_pki(c->context, &pki))
+                return log_error_errno(EIO, "Cannot load the DTLS certificate %s or its key %s.", cert, key);
+        return 0;
+}
+
+int sim_coap_listen_dtls(SimCoap *c, const char *address, uint16_t port, const char *cert, const char *key,
+                         uint16_t *ret_port) {
+        int r;
+
+        r = setup_dtls(c, cert, key);
+        if (r < 0)
+                return r;
+        return listen_proto(c, address, port, COAP_PROTO_DTLS, ret_port);
 }

@@ -100,6 +100,18 @@ int sim_server_start(SimServer *s) {
         if (fflush(stdout) != 0)
                 return log_error_errno(errno, "Cannot write the readiness line to stdout: %m");
 
+        if (s->config->dtls) {
+                r = sim_coap_listen_dtls(s->coap, s->config->listen, s->config->dtls_port, s->config->cert_path,
+                                         s->config->key_path, &port);
+                if (r < 0)
+                        return r;
+                log_info("Listening for coap-dtls on %s port %u (PSK%s).", s->config->listen, port,
+                         s->config->cert_path ? " and certificate" : "");
+                printf("coap-dtls %s %u\n", s->config->listen, port);
+                if (fflush(stdout) != 0)
+                        return log_error_errno(errno, "Cannot write the readiness line to stdout: %m");
+        }
+
         r = sd_notify(0, "READY=1");
         if (r < 0)
                 log_warning_errno(r, "sd_notify(READY=1) failed: %m");
