@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* libcoap on sd-event; see coap-glue.h. The only module that drives libcoap's I/O. */
+/* libcoap on sd-event; see coap-glue.h. The only module that drives libcoap's I/O and its DTLS setup. */
+#include <arpa/inet.h>
+#include <gnutls/x509.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,6 +15,9 @@
 struct CoapGlueSession {
         CoapGlue *glue;
         coap_session_t *session;
+        CoapGlueSecurity security;
+        char *hostname;           /* certificate mode: the name the server's certificate must carry */
+        bool cert_verified;       /* certificate mode: the server's certificate passed every check */
         uint8_t token[8];
         size_t token_len;
         uint32_t next_token;
@@ -93,6 +98,21 @@ static coap_response_t on_response(coap_session_t *session, const coap_pdu_t *se
         return COAP_RESPONSE_OK;
 }
 
+/* What a failed DTLS handshake means: with PSK, the server did not accept our identity and key (it has no
+ * other reason to abort); with certificates, our check of the server's certificate refused it unless that
+ * check had already passed. */
+static int tls_failure_error(const CoapGlueSession *s) {
+        switch (s->security) {
+        case COAP_GLUE_PSK:
+                return -EACCES;
+        case COAP_GLUE_PKI:
+                return s->cert_verified ? -EPROTO : -EKEYREJECTED;
+        case COAP_GLUE_PLAIN:
+                break;
+        }
+        return -EPROTO;
+}
+
 static void on_nack(coap_session_t *session, const coap_pdu_t *sent, const coap_nack_reason_t reason,
                     const coap_mid_t mid) {
         CoapGlueSession *s = coap_session_get_app_data(session);
@@ -111,7 +131,7 @@ static void on_nack(coap_session_t *session, const coap_pdu_t *sent, const coap_
                 error = -ECONNREFUSED;
                 break;
         case COAP_NACK_TLS_FAILED:
-                error = -EPROTO;
+                error = tls_failure_error(s);
                 break;
         default:
                 error = -ECONNRESET;
@@ -222,7 +242,7 @@ static int endpoint_split(const char *endpoint, uint16_t default_port, char **re
         return 0;
 }
 
-static int endpoint_resolve(const char *endpoint, uint16_t default_port, coap_address_t *ret) {
+static int endpoint_resolve(const char *endpoint, uint16_t default_port, coap_address_t *ret, char **ret_host) {
         _cleanup_free_ char *host = NULL, *port = NULL;
         struct addrinfo hints = {
                 .ai_socktype = SOCK_DGRAM,
@@ -247,31 +267,120 @@ static int endpoint_resolve(const char *endpoint, uint16_t default_port, coap_ad
         memcpy(&ret->addr, res->ai_addr, MIN((size_t) res->ai_addrlen, sizeof(ret->addr)));
         ret->size = res->ai_addrlen;
         freeaddrinfo(res);
+        *ret_host = TAKE_PTR(host);
         return 0;
 }
 
-int coap_glue_session_new(CoapGlue *g, const char *endpoint, uint16_t default_port, CoapGlueSession **ret) {
+static bool is_ip_literal(const char *host) {
+        unsigned char buf[sizeof(struct in6_addr)];
+
+        return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
+}
+
+/* Certificate mode: libcoap has checked the chain against the CA file; the name is ours to check. An IP
+ * literal must match an IP address SAN, a name a DNS SAN (or the CN without SANs), as for HTTPS. */
+static int on_server_cert(const char *cn, const uint8_t *der, size_t der_len, coap_session_t *session,
+                          unsigned depth, int validated, void *arg) {
+        CoapGlueSession *s = coap_session_get_app_data(session);
+        gnutls_datum_t datum = { .data = (unsigned char *) der, .size = (unsigned) der_len };
+        gnutls_x509_crt_t crt;
+        bool ok = false;
+
+        if (!s || !validated)
+                return 0;
+        if (depth > 0)
+                return 1;
+        if (gnutls_x509_crt_init(&crt) < 0)
+                return 0;
+        if (gnutls_x509_crt_import(crt, &datum, GNUTLS_X509_FMT_DER) >= 0)
+                ok = gnutls_x509_crt_check_hostname2(crt, s->hostname, 0) != 0;
+        gnutls_x509_crt_deinit(crt);
+        if (!ok)
+                log_debug("The server's certificate is not valid for '%s'.", s->hostname);
+        s->cert_verified = ok;
+        return ok;
+}
+
+static coap_session_t *new_pki_session(CoapGlueSession *s, const coap_address_t *dst, const char *ca_file) {
+        coap_dtls_pki_t pki = {
+                .version = COAP_DTLS_PKI_SETUP_VERSION,
+                .verify_peer_cert = 1,
+                .check_common_ca = 1,
+                .cert_chain_validation = 1,
+                .cert_chain_verify_depth = 3,
+                .validate_cn_call_back = on_server_cert,
+                /* SNI carries names only (RFC 6066 3). */
+                .client_sni = is_ip_literal(s->hostname) ? NULL : s->hostname,
+                .pki_key = {
+                        .key_type = COAP_PKI_KEY_PEM,
+                        .key.pem.ca_file = ca_file,
+                },
+        };
+
+        return coap_new_client_session_pki(s->glue->ctx, NULL, dst, COAP_PROTO_DTLS, &pki);
+}
+
+static coap_session_t *new_psk_session(CoapGlueSession *s, const coap_address_t *dst, const CoapGlueDtls *dtls) {
+        coap_dtls_cpsk_t psk = {
+                .version = COAP_DTLS_CPSK_SETUP_VERSION,
+                .psk_info = {
+                        .identity = { strlen(dtls->psk_identity), (const uint8_t *) dtls->psk_identity },
+                        .key = { strlen(dtls->psk_key), (const uint8_t *) dtls->psk_key },
+                },
+        };
+
+        /* libcoap copies identity and key into the session. */
+        return coap_new_client_session_psk2(s->glue->ctx, NULL, dst, COAP_PROTO_DTLS, &psk);
+}
+
+static int session_new(CoapGlue *g, const char *endpoint, uint16_t default_port, const CoapGlueDtls *dtls,
+                       CoapGlueSession **ret) {
+        _cleanup_free_ char *host = NULL;
         CoapGlueSession *s;
         coap_address_t dst;
         int r;
 
-        r = endpoint_resolve(endpoint, default_port, &dst);
+        r = endpoint_resolve(endpoint, default_port, &dst, &host);
         if (r < 0)
                 return r;
+        if (dtls && !coap_dtls_is_supported())
+                return log_error_errno(EOPNOTSUPP, "libcoap was built without DTLS support.");
         s = calloc(1, sizeof(*s));
         if (!s)
                 return -ENOMEM;
         s->glue = g;
-        s->session = coap_new_client_session(g->ctx, NULL, &dst, COAP_PROTO_UDP);
+        s->hostname = TAKE_PTR(host);
+        if (!dtls) {
+                s->security = COAP_GLUE_PLAIN;
+                s->session = coap_new_client_session(g->ctx, NULL, &dst, COAP_PROTO_UDP);
+        } else if (dtls->ca_file) {
+                s->security = COAP_GLUE_PKI;
+                s->session = new_pki_session(s, &dst, dtls->ca_file);
+        } else {
+                s->security = COAP_GLUE_PSK;
+                s->session = new_psk_session(s, &dst, dtls);
+        }
         if (!s->session) {
+                free(s->hostname);
                 free(s);
-                return -ENOMEM;
+                return dtls ? -EIO : -ENOMEM;
         }
         coap_session_set_app_data(s->session, s);
         coap_session_set_mtu(s->session, COAP_GLUE_MTU);
         (void) coap_prng(&s->next_token, sizeof(s->next_token));
+        /* The handshake has started: let libcoap's timers run. */
+        coap_glue_rearm(g);
         *ret = s;
         return 0;
+}
+
+int coap_glue_session_new(CoapGlue *g, const char *endpoint, uint16_t default_port, CoapGlueSession **ret) {
+        return session_new(g, endpoint, default_port, NULL, ret);
+}
+
+int coap_glue_session_new_dtls(CoapGlue *g, const char *endpoint, uint16_t default_port, const CoapGlueDtls *dtls,
+                               CoapGlueSession **ret) {
+        return session_new(g, endpoint, default_port, dtls, ret);
 }
 
 CoapGlueSession *coap_glue_session_free(CoapGlueSession *s) {
@@ -289,6 +398,7 @@ CoapGlueSession *coap_glue_session_free(CoapGlueSession *s) {
                 g->released[g->n_released++] = s->session;
                 (void) sd_event_source_set_enabled(g->release_source, SD_EVENT_ONESHOT);
         }
+        free(s->hostname);
         free(s);
         return NULL;
 }

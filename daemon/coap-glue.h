@@ -12,15 +12,33 @@ typedef struct CoapGlue CoapGlue;
 typedef struct CoapGlueSession CoapGlueSession;
 
 /* reply is NULL when error < 0: -ETIMEDOUT (no answer after RFC 7252 retransmissions), -ECONNREFUSED (ICMP or
- * RST), -EPROTO (DTLS failure), -ECONNRESET (session lost). */
+ * RST), -EACCES (PSK handshake refused: identity or key wrong), -EKEYREJECTED (the server's certificate failed
+ * verification), -EPROTO (another DTLS failure), -ECONNRESET (session lost). */
 typedef void (*coap_glue_reply_t)(void *userdata, const coap_pdu_t *reply, int error);
 
 int coap_glue_new(sd_event *event, CoapGlue **ret);
 CoapGlue *coap_glue_free(CoapGlue *g);
 DEFINE_TRIVIAL_CLEANUP_FUNC(CoapGlue *, coap_glue_free);
 
+typedef enum CoapGlueSecurity {
+        COAP_GLUE_PLAIN,        /* CoAP over UDP */
+        COAP_GLUE_PSK,          /* DTLS 1.2 with a pre-shared key */
+        COAP_GLUE_PKI,          /* DTLS 1.2 verifying the server's certificate */
+} CoapGlueSecurity;
+
+/* DTLS credentials: with ca_file, certificate mode (the server's chain is verified against ca_file and its
+ * certificate must be valid for the endpoint's host); otherwise PSK with identity and key (ASCII, secret). */
+typedef struct CoapGlueDtls {
+        const char *psk_identity;
+        const char *psk_key;
+        const char *ca_file;
+} CoapGlueDtls;
+
 /* endpoint: "host", "host:port", "[v6]:port". Resolution of a host name blocks (see README). */
 int coap_glue_session_new(CoapGlue *g, const char *endpoint, uint16_t default_port, CoapGlueSession **ret);
+/* The same over DTLS. The handshake starts at once; requests wait for it and fail with its failure. */
+int coap_glue_session_new_dtls(CoapGlue *g, const char *endpoint, uint16_t default_port, const CoapGlueDtls *dtls,
+                               CoapGlueSession **ret);
 CoapGlueSession *coap_glue_session_free(CoapGlueSession *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(CoapGlueSession *, coap_glue_session_free);
 

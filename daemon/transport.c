@@ -8,6 +8,7 @@
 #include "log.h"
 #include "manager.h"
 #include "transport-coap-aes.h"
+#include "transport-coap-dtls.h"
 #include "transport.h"
 
 #define REAUTH_MAX 2      /* re-authentications in a row for one message before backing off */
@@ -15,6 +16,7 @@
 
 static const TransportVTable *const transport_vtables[_TRANSPORT_KIND_MAX] = {
         [TRANSPORT_COAP_AES] = &transport_coap_aes_vtable,
+        [TRANSPORT_COAP_DTLS] = &transport_coap_dtls_vtable,
 };
 
 static Outbox *transport_outbox(Transport *t) {

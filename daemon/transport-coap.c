@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The CoAP transports' common part; see transport-coap.h. */
+#include <stdio.h>
+#include <string.h>
+
+#include "manager.h"
+#include "transport-coap.h"
+
+#define CLOUD_ID_MAX 64
+
+static const char *coap_endpoint(TransportCoap *c) {
+        return c->meta.device->identity->endpoint;
+}
+
+void transport_coap_reset(TransportCoap *c) {
+        c->session = coap_glue_session_free(c->session);
+        c->token = erase_and_free(c->token);
+}
+
+static int coap_open(TransportCoap *c) {
+        return c->session ? 0 : c->ops->open(c);
+}
+
+static unsigned coap_code(const coap_pdu_t *pdu) {
+        coap_pdu_code_t code = coap_pdu_get_code(pdu);
+
+        return (unsigned) (code >> 5) * 100 + (unsigned) (code & 0x1f);
+}
+
+/* A request that got no answer: the session is re-created on the next attempt. A refused DTLS handshake is
+ * an authentication failure the user must fix; the rest is transient. */
+static void coap_no_reply(TransportCoap *c, int error, bool auth) {
+        TransportResult result = TRANSPORT_RETRY;
+        char msg[192];
+
+        switch (error) {
+        case -EACCES:
+                result = TRANSPORT_DENIED;
+                (void) snprintf(msg, sizeof(msg), "the platform refused authentication (DTLS handshake with %s "
+                                "failed); check ProductKey, DeviceName, the secret and PSKSignMethod",
+                                coap_endpoint(c));
+                break;
+        case -EKEYREJECTED:
+                result = TRANSPORT_DENIED;
+                (void) snprintf(msg, sizeof(msg), "certificate verification failed for %s; check CAFile and the "
+                                "host name in Endpoint", coap_endpoint(c));
+                break;
+        case -EPROTO:
+                (void) snprintf(msg, sizeof(msg), "DTLS handshake with %s failed", coap_endpoint(c));
+                break;
+        default:
+                (void) snprintf(msg, sizeof(msg), "no answer from %s (%s)", coap_endpoint(c), strerror(-error));
+                break;
+        }
+        transport_count_bytes(&c->meta, c->sent_size, 0);
+        c->session = coap_glue_session_free(c->session);
+        if (auth)
+                transport_auth_done(&c->meta, result, msg);
+        else
+                transport_send_done(&c->meta, result, NULL, msg);
+}
+
+static void on_auth_reply(void *userdata, const coap_pdu_t *reply, int error) {
+        TransportCoap *c = userdata;
+        const uint8_t *data = NULL;
+        size_t len = 0;
+        char msg[160];
+        unsigned code;
+
+        if (error < 0) {
+                coap_no_reply(c, error, true);
+                return;
+        }
+        transport_count_bytes(&c->meta, c->sent_size, coap_glue_pdu_size(reply));
+
+        code = coap_code(reply);
+        if (code / 100 == 2) {
+                (void) coap_get_data(reply, &len, &data);
+                if (c->ops->accept_auth(c, data, len) < 0)
+                        transport_auth_done(&c->meta, TRANSPORT_RETRY, "the platform's authentication reply is malformed");
+                else
+                        transport_auth_done(&c->meta, TRANSPORT_OK, NULL);
+                return;
+        }
+        if (code / 100 == 5) {
+                (void) snprintf(msg, sizeof(msg), "authentication server error (%u.%02u)", code / 100, code % 100);
+                transport_auth_done(&c->meta, TRANSPORT_RETRY, msg);
+                return;
+        }
+        (void) snprintf(msg, sizeof(msg),
+                        "the platform refused authentication (%u.%02u); check ProductKey, DeviceName and the secret",
+                        code / 100, code % 100);
+        transport_auth_done(&c->meta, TRANSPORT_DENIED, msg);
+}
+
+int transport_coap_authenticate(TransportCoap *c, const AuthParams *p) {
+        _cleanup_free_ char *json = NULL;
+        uint8_t token[COAP_MSG_TOKEN_SIZE];
+        coap_pdu_t *pdu = NULL;
+        int r;
+
+        r = coap_open(c);
+        if (r < 0)
+                return r;
+        r = auth_request_build(p, c->meta.device->identity->secret, &json);
+        if (r < 0)
+                return r;
+        coap_glue_session_new_token(c->session, token);
+        r = coap_msg_auth(coap_glue_session_new_mid(c->session), token, json, &pdu);
+        explicit_bzero(json, strlen(json));
+        if (r < 0)
+                return r;
+        r = coap_glue_send(c->session, pdu, on_auth_reply, c);
+        if (r < 0)
+                return r;
+        c->sent_size = (size_t) r;
+        return 0;
+}
+
+/* The cloud's message id from option 2090, if it is printable text of sane length. */
+static void coap_cloud_id(const coap_pdu_t *reply, char ret[static CLOUD_ID_MAX + 1]) {
+        coap_opt_iterator_t it;
+        coap_opt_t *opt;
+        size_t len;
+        const uint8_t *v;
+
+        ret[0] = 0;
+        opt = coap_check_option(reply, COAP_MSG_OPTION_MESSAGE_ID, &it);
+        if (!opt)
+                return;
+        len = coap_opt_length(opt);
+        v = coap_opt_value(opt);
+        if (len == 0 || len > CLOUD_ID_MAX)
+                return;
+        for (size_t i = 0; i < len; i++)
+                if (v[i] < 0x21 || v[i] > 0x7e)
+                        return;
+        memcpy(ret, v, len);
+        ret[len] = 0;
+}
+
+static void on_publish_reply(void *userdata, const coap_pdu_t *reply, int error) {
+        TransportCoap *c = userdata;
+        char cloud_id[CLOUD_ID_MAX + 1], msg[128];
+        unsigned code;
+
+        if (error < 0) {
+                coap_no_reply(c, error, false);
+                return;
+        }
+        transport_count_bytes(&c->meta, c->sent_size, coap_glue_pdu_size(reply));
+
+        /* Any 2.xx is success (E.7); a response payload is opaque to us and not needed. */
+        code = coap_code(reply);
+        if (code / 100 == 2) {
+                coap_cloud_id(reply, cloud_id);
+                transport_send_done(&c->meta, TRANSPORT_OK, cloud_id, NULL);
+                return;
+        }
+        (void) snprintf(msg, sizeof(msg), "the cloud answered %u.%02u", code / 100, code % 100);
+        if (code == 401 || code == 402)
+                transport_send_done(&c->meta, TRANSPORT_REAUTH, NULL, msg);
+        else if (code / 100 == 5)
+                transport_send_done(&c->meta, TRANSPORT_RETRY, NULL, msg);
+        else
+                transport_send_done(&c->meta, TRANSPORT_REJECTED, NULL, msg);
+}
+
+static unsigned content_format(ContentType t) {
+        switch (t) {
+        case CONTENT_TYPE_JSON:
+                return COAP_MSG_CF_JSON;
+        case CONTENT_TYPE_CBOR:
+                return COAP_MSG_CF_CBOR;
+        case CONTENT_TYPE_OCTET_STREAM:
+                return COAP_MSG_CF_OCTET;
+        case _CONTENT_TYPE_MAX:
+        case _CONTENT_TYPE_INVALID:
+                break;
+        }
+        return COAP_MSG_CF_JSON;
+}
+
+int transport_coap_publish(TransportCoap *c, const OutboxEntry *e, const uint8_t *seq, size_t seq_len,
+                           const uint8_t *payload, size_t payload_len) {
+        uint8_t token[COAP_MSG_TOKEN_SIZE];
+        coap_pdu_t *pdu = NULL;
+        int r;
+
+        r = coap_open(c);
+        if (r < 0)
+                return r;
+        coap_glue_session_new_token(c->session, token);
+        r = coap_msg_publish(coap_glue_session_new_mid(c->session), token,
+                             &(CoapPublish) {
+                                     .topic = e->topic,
+                                     .content_format = content_format(e->content_type),
+                                     .iot_token = c->token,
+                                     .seq = seq,
+                                     .seq_len = seq_len,
+                                     .payload = payload,
+                                     .payload_len = payload_len,
+                                     .confirmable = true,
+                             },
+                             &pdu);
+        if (r < 0)
+                return r;
+        r = coap_glue_send(c->session, pdu, on_publish_reply, c);
+        if (r < 0)
+                return r;
+        c->sent_size = (size_t) r;
+        return 0;
+}

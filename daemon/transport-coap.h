@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* What the two CoAP transports share: the glue session, the platform's token, sending /auth and publishes,
+ * and the mapping of replies and failures to transport results. coap-aes and coap-dtls add their crypto. */
+#pragma once
+
+#include "auth.h"
+#include "coap-glue.h"
+#include "coap-msg.h"
+#include "transport.h"
+
+typedef struct TransportCoap TransportCoap;
+
+typedef struct TransportCoapOps {
+        /* Creates c->session. */
+        int (*open)(TransportCoap *c);
+        /* Takes what a 2.xx /auth reply carries (at least the token). Returns 0 or -EBADMSG, -ENOMEM. */
+        int (*accept_auth)(TransportCoap *c, const uint8_t *data, size_t len);
+} TransportCoapOps;
+
+struct TransportCoap {
+        Transport meta;
+        const TransportCoapOps *ops;
+        CoapGlueSession *session;
+        char *token;                  /* the platform's token; secret */
+        size_t sent_size;             /* bytes of the request in flight, counted when it completes */
+};
+
+/* Drops the session and the token. */
+void transport_coap_reset(TransportCoap *c);
+
+/* Sends POST /auth with the body built from p. Returns 0 or a negative errno. */
+int transport_coap_authenticate(TransportCoap *c, const AuthParams *p);
+
+/* Sends e as a publish with the token in 2088; payload and seq are what goes on the wire (already
+ * encrypted in AES mode; seq NULL in DTLS mode). Returns 0 or a negative errno. */
+int transport_coap_publish(TransportCoap *c, const OutboxEntry *e, const uint8_t *seq, size_t seq_len,
+                           const uint8_t *payload, size_t payload_len);
