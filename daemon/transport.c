@@ -9,6 +9,7 @@
 #include "manager.h"
 #include "transport-coap-aes.h"
 #include "transport-coap-dtls.h"
+#include "transport-https.h"
 #include "transport.h"
 
 #define REAUTH_MAX 2      /* re-authentications in a row for one message before backing off */
@@ -17,6 +18,7 @@
 static const TransportVTable *const transport_vtables[_TRANSPORT_KIND_MAX] = {
         [TRANSPORT_COAP_AES] = &transport_coap_aes_vtable,
         [TRANSPORT_COAP_DTLS] = &transport_coap_dtls_vtable,
+        [TRANSPORT_HTTPS] = &transport_https_vtable,
 };
 
 static Outbox *transport_outbox(Transport *t) {
