@@ -45,6 +45,7 @@ static unsigned arg_interval_ms;
 static double arg_timeout = 60;
 static bool arg_wait = true;
 static bool arg_device_object;
+static bool arg_all_signals;
 static Option arg_options[MAX_OPTIONS];
 static unsigned arg_n_options;
 
@@ -59,8 +60,10 @@ static unsigned n_sent, n_replied;
 static void help(void) {
         printf("pubclient --address=ADDR --device=NAME --topic=T [--count=N] [--size=BYTES] [--prefix=STR]\n"
                "          [--timeout=SEC] [--no-wait] [--window=N] [--interval=MS] [--device-object]\n"
-               "          [--option=KEY=TYPE:VALUE]...   (TYPE one of s u t i b)\n"
-               "Publishes N payloads \"<prefix>-<i>\" (extended to BYTES), waits for Delivered/Failed, prints JSON.\n");
+               "          [--option=KEY=TYPE:VALUE]...   (TYPE one of s u t i b) [--all-signals]\n"
+               "Publishes N payloads \"<prefix>-<i>\" (extended to BYTES), waits for Delivered/Failed, prints JSON.\n"
+               "--all-signals adds \"signals\": every Delivered/Failed received, each with \"own\" (one of our ids),\n"
+               "and \"foreign\": how many were not for our ids.\n");
 }
 
 static int parse_uint(const char *s, unsigned *ret) {
@@ -101,6 +104,7 @@ static int parse_argv(int argc, char *argv[]) {
                 { "interval",      required_argument, NULL, 'i' },
                 { "device-object", no_argument,       NULL, 'D' },
                 { "option",        required_argument, NULL, 'o' },
+                { "all-signals",   no_argument,       NULL, 'A' },
                 {}
         };
         unsigned t;
@@ -117,6 +121,7 @@ static int parse_argv(int argc, char *argv[]) {
                 case 'p': arg_prefix = optarg; break;
                 case 'N': arg_wait = false; break;
                 case 'D': arg_device_object = true; break;
+                case 'A': arg_all_signals = true; break;
                 case 'n': r = parse_uint(optarg, &arg_count); break;
                 case 's': r = parse_uint(optarg, &arg_size); break;
                 case 'w': r = parse_uint(optarg, &arg_window); break;
@@ -188,6 +193,25 @@ typedef struct Early {
 static Early *early;
 static unsigned n_early;
 
+/* --all-signals: every Delivered/Failed this connection received, whoever's id it carries. */
+typedef struct Seen {
+        uint64_t id;
+        bool delivered;
+        char *detail;
+} Seen;
+static Seen *seen;
+static unsigned n_seen;
+
+static int remember_signal(uint64_t id, bool delivered, const char *detail) {
+        Seen *s = realloc(seen, (n_seen + 1) * sizeof *seen);
+
+        if (!s)
+                return -ENOMEM;
+        seen = s;
+        seen[n_seen++] = (Seen) { .id = id, .delivered = delivered, .detail = strdup(detail) };
+        return 0;
+}
+
 static int on_signal(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
         int state = strcmp(sd_bus_message_get_member(m), "Delivered") == 0 ? MSG_DELIVERED : MSG_FAILED;
         const char *detail;
@@ -198,6 +222,8 @@ static int on_signal(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
                 fprintf(stderr, "pubclient: malformed %s signal\n", sd_bus_message_get_member(m));
                 return 0;
         }
+        if (arg_all_signals && remember_signal(id, state == MSG_DELIVERED, detail) < 0)
+                return -ENOMEM;
         msg = find_message(id);
         if (msg) {
                 if (msg->state == MSG_PUBLISHED) {
@@ -402,6 +428,28 @@ static void print_summary(void) {
         json_object_object_add(o, "payloads", payloads);
         json_object_object_add(o, "errors", errors);
         json_object_object_add(o, "failures", failures);
+        if (arg_all_signals) {
+                json_object *signals = json_object_new_array();
+                unsigned foreign = 0;
+
+                for (unsigned i = 0; i < n_seen; i++) {
+                        json_object *s = json_object_new_object();
+                        bool own = false;
+
+                        for (unsigned k = 0; k < n_sent && !own; k++)
+                                own = messages[k].state != MSG_PENDING && messages[k].state != MSG_ERROR &&
+                                      messages[k].id == seen[i].id;
+                        foreign += !own;
+                        json_object_object_add(s, "id", json_object_new_uint64(seen[i].id));
+                        json_object_object_add(s, "signal",
+                                               json_object_new_string(seen[i].delivered ? "Delivered" : "Failed"));
+                        json_object_object_add(s, "detail", json_object_new_string(strna(seen[i].detail)));
+                        json_object_object_add(s, "own", json_object_new_boolean(own));
+                        json_object_array_add(signals, s);
+                }
+                json_object_object_add(o, "signals", signals);
+                json_object_object_add(o, "foreign", json_object_new_int((int) foreign));
+        }
         puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
         json_object_put(o);
 }

@@ -431,6 +431,7 @@ as_user() {
 }
 
 # harness_user_tools: copies pubclient and iotpubctl to $HARNESS_DIR/bin (mode 0755) for as_user callers.
+# Call it once before starting callers in the background.
 harness_user_tools() {
         [[ -d $HARNESS_DIR/bin ]] && return 0
         mkdir -m 0755 "$HARNESS_DIR/bin"
