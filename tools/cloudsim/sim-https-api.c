@@ -10,6 +10,7 @@
 #include "auth.h"
 #include "log.h"
 #include "macro.h"
+#include "sim-coap-common.h"
 #include "sim-https-api.h"
 #include "sim-ids.h"
 #include "topic.h"
@@ -54,32 +55,21 @@ static int reject(const SimHttpsRequest *req, const char *what, const char *pk, 
 
 static int start_session(SimServer *s, const SimHttpsRequest *req, const AuthClaim *claim, const SimDevice *dev,
                          char **ret_json) {
+        static const uint8_t no_key[AES_KEY_SIZE] = {}; /* HTTPS sessions carry only the token */
         _cleanup_free_ char *random = NULL;
         _cleanup_erase_free_ char *token = NULL;
-        static const uint8_t no_key[AES_KEY_SIZE] = {}; /* HTTPS sessions carry only the token */
         int r;
 
         r = sim_random_hex(SIM_RANDOM_BYTES, &random);
         if (r >= 0)
                 r = sim_random_token(random, &token);
-        if (r >= 0)
-                r = sim_sessions_start(s->sessions,
-                                       &(SimSessionParams) {
-                                               .product_key = dev->product_key,
-                                               .device_name = dev->device_name,
-                                               .token = token,
-                                               .key = no_key,
-                                               .expires_usec = sim_now(CLOCK_MONOTONIC) + s->config->token_ttl_usec,
-                                       },
-                                       NULL);
         if (r < 0)
-                return log_error_errno(r, "Cannot start a session for %s/%s: %m", dev->product_key,
-                                       dev->device_name);
-
-        r = sim_record_auth(s->record, TRANSPORT, dev->product_key, dev->device_name, claim->client_id,
-                            sim_now(CLOCK_REALTIME) / 1000);
+                return log_error_errno(r, "Cannot make a token: %m");
+        /* The session and record rules are the CoAP modes' (sim-coap-common), with no key and no seq. */
+        r = sim_coap_common_start_session(s, TRANSPORT, claim, dev,
+                                          &(SimSessionParams) { .token = token, .key = no_key });
         if (r < 0)
-                return log_error_errno(r, "Cannot write to the record file: %m");
+                return r;
 
         log_debug("Auth from %s: %s/%s, clientId %s.", req->peer, dev->product_key, dev->device_name,
                   claim->client_id);
