@@ -59,6 +59,7 @@ int bus_method_remove_device(sd_bus_message *msg, void *userdata, sd_bus_error *
         r = transport_fail_queued(d->transport, "device removed", &n);
         if (r < 0)
                 log_device_error_errno(name, r, "Cannot fail the queued messages: %m");
+        transport_token_forget(d->transport);
         log_device_notice(name, "Removed by an administrator; %" PRIu64 " queued message(s) failed.", n);
         manager_devices_remove(m, d);
         return sd_bus_reply_method_return(msg, NULL);
@@ -91,7 +92,10 @@ static void on_problem(void *userdata, const char *message) {
 }
 
 static void on_acl_problem(void *userdata, const char *location, const char *problem) {
-        (void) userdata, (void) location, (void) problem; /* also logged, and so captured by on_problem */
+        Problems *p = userdata;
+
+        if (p->error >= 0)
+                p->error = sd_bus_message_append(p->reply, "(ss)", location, problem);
 }
 
 static void check_devices(Manager *m, Problems *p) {
@@ -142,9 +146,11 @@ int bus_method_check_configuration(sd_bus_message *msg, void *userdata, sd_bus_e
         config_defaults(&c);
         p.location = conf;
         (void) config_load(conf, &c);
-        p.location = m->config_dir;
-        if (acl_load(m->config_dir, on_acl_problem, NULL, &acl) >= 0)
+        log_set_capture(NULL, NULL);
+        /* Rule problems come with their own FILE:LINE location. */
+        if (acl_load(m->config_dir, on_acl_problem, &p, &acl) >= 0)
                 acl_free(acl);
+        log_set_capture(on_problem, &p);
         check_devices(m, &p);
         log_set_capture(NULL, NULL);
         if (p.error < 0)

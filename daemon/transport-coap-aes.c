@@ -8,18 +8,22 @@
 #include "auth.h"
 #include "coap-glue.h"
 #include "coap-msg.h"
+#include "log.h"
 #include "manager.h"
 #include "transport-coap-aes.h"
 
 #define COAP_AES_PORT 5682
 #define CLOUD_ID_MAX 64
+#define SEQ_RESERVE 1000 /* seqs handed out between two writes of the cached high-water mark */
 
 typedef struct CoapAes {
         Transport meta;
         CoapGlueSession *session;
         char *token;                  /* the platform's token; secret */
         uint8_t key[AES_KEY_SIZE];    /* derived from secret and random; secret */
+        char *random;                 /* from /auth, kept to cache the token; secret */
         uint32_t seq;
+        uint32_t seq_saved;           /* the cache promises every seq used is below this */
         size_t sent_size;             /* bytes of the request in flight, counted when it completes */
 } CoapAes;
 
@@ -32,7 +36,36 @@ static void coap_aes_reset(Transport *t) {
 
         c->session = coap_glue_session_free(c->session);
         c->token = erase_and_free(c->token);
+        c->random = erase_and_free(c->random);
         explicit_bzero(c->key, sizeof(c->key));
+}
+
+/* Caches token, random and a seq high-water mark: after a restart the next seq starts above every seq used. */
+static void coap_aes_save(CoapAes *c) {
+        c->seq_saved = c->seq > UINT32_MAX - SEQ_RESERVE ? UINT32_MAX : c->seq + SEQ_RESERVE;
+        transport_token_save(&c->meta, &(TokenRecord) {
+                                               .token = c->token,
+                                               .random = c->random,
+                                               .seq = c->seq_saved,
+                                       });
+}
+
+static int coap_aes_init(Transport *t) {
+        CoapAes *c = (CoapAes *) t;
+        TokenRecord rec = {};
+
+        if (transport_token_load(t, &rec) < 0)
+                return 0;
+        if (rec.random && rec.seq < INT32_MAX &&
+            aes_derive_key(coap_aes_device(c)->identity->secret, rec.random, c->key) >= 0) {
+                c->token = TAKE_PTR(rec.token);
+                c->random = TAKE_PTR(rec.random);
+                c->seq = c->seq_saved = (uint32_t) rec.seq;
+                t->authenticated = t->authenticated_once = true;
+                log_device_info(device_name(coap_aes_device(c)), "Reusing the cached token.");
+        }
+        token_record_done(&rec);
+        return 0;
 }
 
 static void coap_aes_done(Transport *t) {
@@ -84,9 +117,12 @@ static int coap_aes_accept_auth(CoapAes *c, const coap_pdu_t *reply) {
                 r = aes_derive_key(id->secret, resp.random, c->key);
         if (r >= 0) {
                 erase_and_free(c->token);
+                erase_and_free(c->random);
                 c->token = TAKE_PTR(resp.token);
+                c->random = TAKE_PTR(resp.random);
                 /* The first seq must be greater than seqOffset (PROTOCOL.md E.4); send() pre-increments. */
                 c->seq = (uint32_t) resp.seq_offset;
+                coap_aes_save(c);
         }
         auth_response_done(&resp);
         return r;
@@ -241,6 +277,8 @@ static int coap_aes_send(Transport *t, const OutboxEntry *e) {
                 return 0;
         }
         (void) snprintf(seq_text, sizeof(seq_text), "%" PRIu32, ++c->seq);
+        if (c->seq >= c->seq_saved)
+                coap_aes_save(c);
         r = aes_encrypt(c->key, seq_text, strlen(seq_text), &seq_enc, &seq_len);
         if (r < 0)
                 return r;
@@ -283,6 +321,7 @@ static size_t coap_aes_max_payload(const Identity *id, const char *topic) {
 
 const TransportVTable transport_coap_aes_vtable = {
         .object_size = sizeof(CoapAes),
+        .init = coap_aes_init,
         .done = coap_aes_done,
         .authenticate = coap_aes_authenticate,
         .send = coap_aes_send,

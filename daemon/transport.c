@@ -126,6 +126,13 @@ static int transport_next(Transport *t, OutboxEntry **ret) {
         return 0;
 }
 
+static void transport_start_auth(Transport *t) {
+        t->busy = true;
+        device_set_state(t->device, DEVICE_AUTHENTICATING);
+        if (t->vtable->authenticate(t) < 0)
+                transport_auth_done(t, TRANSPORT_RETRY, "cannot start authentication");
+}
+
 static void transport_drain(Transport *t) {
         _cleanup_(outbox_entry_freep) OutboxEntry *e = NULL;
         Device *d = t->device;
@@ -134,9 +141,13 @@ static void transport_drain(Transport *t) {
         if (t->busy || t->backoff_timer)
                 return;
         if (t->reauth_requested) {
+                /* Authenticate now, even with nothing queued: the administrator asked for it. */
                 t->reauth_requested = false;
                 t->authenticated = false;
                 t->vtable->reset(t);
+                transport_token_forget(t);
+                transport_start_auth(t);
+                return;
         }
         if (!d->manager->online) {
                 device_set_state(d, DEVICE_OFFLINE);
@@ -153,14 +164,11 @@ static void transport_drain(Transport *t) {
                 return;
         }
 
-        t->busy = true;
         if (!t->authenticated) {
-                device_set_state(d, DEVICE_AUTHENTICATING);
-                r = t->vtable->authenticate(t);
-                if (r < 0)
-                        transport_auth_done(t, TRANSPORT_RETRY, "cannot start authentication");
+                transport_start_auth(t);
                 return;
         }
+        t->busy = true;
         device_set_state(d, DEVICE_SENDING);
         t->inflight = TAKE_PTR(e);
         r = t->vtable->send(t, t->inflight);
@@ -192,6 +200,7 @@ void transport_auth_done(Transport *t, TransportResult result, const char *error
                 return;
         case TRANSPORT_DENIED:
                 t->vtable->reset(t);
+                transport_token_forget(t);
                 device_set_state(d, DEVICE_ERROR);
                 transport_backoff(t, error ?: "the platform refused authentication");
                 return;
@@ -259,6 +268,18 @@ void transport_send_done(Transport *t, TransportResult result, const char *cloud
                 transport_kick(t);
                 return;
         }
+}
+
+int transport_token_load(Transport *t, TokenRecord *ret) {
+        return token_store_load(t->device->manager->state_dir, t->device->identity, ret);
+}
+
+void transport_token_save(Transport *t, const TokenRecord *r) {
+        (void) token_store_save(t->device->manager->state_dir, t->device->identity, r);
+}
+
+void transport_token_forget(Transport *t) {
+        (void) token_store_remove(t->device->manager->state_dir, device_name(t->device));
 }
 
 void transport_configure(Transport *t, const Config *c) {

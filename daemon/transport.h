@@ -13,6 +13,7 @@
 #include "config.h"
 #include "device.h"
 #include "outbox.h"
+#include "token-store.h"
 
 typedef enum TransportResult {
         TRANSPORT_OK,          /* authenticated / delivered */
@@ -76,6 +77,12 @@ int transport_fail_queued(Transport *t, const char *reason, uint64_t *ret_count)
 
 /* The id of the message being sent, or 0. */
 uint64_t transport_inflight_id(const Transport *t);
+
+/* The token cache (all transports): restore at start, save after authenticating, forget when the cloud or an
+ * administrator invalidates it. load returns -ENOENT when there is nothing usable. */
+int transport_token_load(Transport *t, TokenRecord *ret);
+void transport_token_save(Transport *t, const TokenRecord *r);
+void transport_token_forget(Transport *t);
 
 /* Wire statistics, reported by implementations. */
 void transport_count_bytes(Transport *t, size_t out, size_t in);
