@@ -48,6 +48,18 @@ static void https_reset(Transport *t) {
         h->token = erase_and_free(h->token);
 }
 
+/* A token cached by an earlier run is used until the cloud rejects it (20001-20003 lead to a fresh /auth). */
+static void https_load_token(Https *h) {
+        TokenRecord rec = {};
+
+        if (transport_token_load(&h->meta, &rec) < 0)
+                return;
+        h->token = TAKE_PTR(rec.token);
+        h->meta.authenticated = h->meta.authenticated_once = true;
+        log_device_info(device_name(https_device(h)), "Reusing the cached token.");
+        token_record_done(&rec);
+}
+
 static int https_init(Transport *t) {
         Https *h = (Https *) t;
         int r;
@@ -56,7 +68,10 @@ static int https_init(Transport *t) {
         if (r < 0)
                 return r;
         h->easy = curl_easy_init();
-        return h->easy ? 0 : -ENOMEM;
+        if (!h->easy)
+                return -ENOMEM;
+        https_load_token(h);
+        return 0;
 }
 
 static void https_done(Transport *t) {
@@ -210,6 +225,7 @@ static void on_done(void *userdata, CURL *easy, int error) {
                 if (auth) {
                         erase_and_free(h->token);
                         h->token = TAKE_PTR(reply.token);
+                        transport_token_save(&h->meta, &(TokenRecord) { .token = h->token });
                 }
                 https_report(h, auth, TRANSPORT_OK, reply.cloud_id, NULL);
                 return;

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # https end to end: a payload of exactly 128 KiB is delivered byte for byte and one byte more is refused at
-# Publish; one kept-alive connection per identity; a wrong secret (State error, "refused authentication",
-# queued, backoff), another CA or a certificate for another host name ("certificate verification failed",
-# nothing sent), and an unreachable cloud (backoff, then everything delivered).
+# Publish; one kept-alive connection per identity; the token is reused after a restart; a wrong secret (State
+# error, "refused authentication", queued, backoff), another CA or a certificate for another host name
+# ("certificate verification failed", nothing sent), an unreachable cloud (backoff, then all delivered).
 # transports: https
 set -euo pipefail
 export IOTPUB_TRANSPORT=https
@@ -80,6 +80,14 @@ check_record big_dev --pubclient="$big" --pubclient="$many" --topic="$(topic_of 
 peers=$(grep -E "(Auth|Publish) from [^ ]+: ${ID_PK[big_dev]}/big_dev" "$SIM_LOG" | sed -E 's/.* from ([^ ]+):.*/\1/' |
         sort -u | wc -l)
 assert_eq 1 "$peers" "client ports used by big_dev (one kept-alive connection)"
+
+# --- The token is cached: after a restart big_dev publishes without a new /auth.
+stop_daemon
+start_daemon
+again=$LOGDIR/pubclient-again.json
+pubclient "$again" --device=big_dev --topic="$(topic_of big_dev)" --count=1 --prefix=again --timeout=60 ||
+        fail "publish after the restart: $(cat "$again")"
+assert_eq 1 "$(record_count --event=auth --device=big_dev)" "auths of big_dev across a restart (cached token)"
 
 # --- Wrong secret: refused (20000); State error, LastError says so, messages stay queued, retries back off.
 bad=$(queue bad_dev 3 bad)
