@@ -67,7 +67,7 @@ gv_bytes() { printf '%s' "$1" | od -An -v -tx1 | tr -s ' \n' ' ' | sed -e 's/^ /
 harness_next
 pubclient "$LOGDIR/purge-pub.json" --device=purge_dev --topic="$(topic_of purge_dev)" --count=3 --no-wait \
         --prefix=purge || fail "publishing to purge_dev failed"
-wait_for --timeout=10 test "$(queued_of purge_dev)" = 3 || fail "purge_dev does not hold 3 queued messages"
+wait_for --timeout=10 device_prop_is purge_dev QueueMessages 3 || fail "purge_dev does not hold 3 queued messages"
 
 # --- a non-admin: AccessDenied everywhere, nothing changes
 before_devices=$(devices_list) before_files=$(conf_files)
@@ -165,7 +165,7 @@ RM_OUT=$LOGDIR/rm-pub.json
         >"$RM_OUT" 2>>"$LOGDIR/pubclient.err" &
 rm_pid=$!
 harness_register $rm_pid pubclient-rm
-wait_for --timeout=10 test "$(queued_of rm_dev)" = 2 || fail "rm_dev does not hold 2 queued messages"
+wait_for --timeout=10 device_prop_is rm_dev QueueMessages 2 || fail "rm_dev does not hold 2 queued messages"
 bctl call org.iotpub1 $M $MI RemoveDevice s rm_dev || fail "RemoveDevice rm_dev failed"
 rc=0
 wait $rm_pid || rc=$?
@@ -216,7 +216,7 @@ harness_next
 FL_OUT=$LOGDIR/flush-pub.json
 pubclient "$FL_OUT" --device=flush_dev --topic="$(topic_of flush_dev)" --no-wait --prefix=flush ||
         fail "publish to flush_dev failed"
-wait_for --timeout=20 test "$(device_prop flush_dev State)" = backoff ||
+wait_for --timeout=20 device_prop_is flush_dev State backoff ||
         fail "flush_dev did not enter backoff (State=$(device_prop flush_dev State))"
 start_cloudsim "$CLOUD_DEVICES" --coap-port="$DEAD_PORT"
 t0=$SECONDS

@@ -343,6 +343,10 @@ get_prop() {
 }
 manager_prop() { get_prop /org/iotpub1 org.iotpub1.Manager "$1"; }
 device_prop() { get_prop "$(device_path "$1")" org.iotpub1.Device "$2"; }
+# For wait_for (which needs a command, not an expansion made once): device_prop_is NAME PROP VALUE,
+# manager_prop_is PROP VALUE.
+device_prop_is() { [[ $(device_prop "$1" "$2") == "$3" ]]; }
+manager_prop_is() { [[ $(manager_prop "$1") == "$2" ]]; }
 
 # pubclient OUT.json [ARGS...]: runs the test client on $BUS; its stderr goes to the logs.
 pubclient() {
