@@ -7,15 +7,18 @@ set -euo pipefail
 source "${IOTPUB_TOP:-$(dirname "$0")/../..}/tests/lib/harness.sh"
 harness_init test-restart-queue "$IOTPUBD" "$CLOUDSIM" "$PUBCLIENT"
 
-# A loopback UDP port that was free a moment ago; nothing listens there until the emulator starts.
-free_udp_port() {
-        python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+# A loopback port (TCP for https, else UDP) that was free a moment ago; nothing listens there until the
+# emulator starts.
+free_port() {
+        local kind=SOCK_DGRAM
+        [[ $HARNESS_TRANSPORT != https ]] || kind=SOCK_STREAM
+        python3 -c "import socket; s = socket.socket(socket.AF_INET, socket.$kind); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"
 }
 
 # restart_case term|kill DEVICE
 restart_case() {
         local how=$1 dev=$2 port out
-        port=$(free_udp_port)
+        port=$(free_port)
         configure_identity "$dev" "$port"
         start_daemon
         out=$LOGDIR/pubclient-$how.json
@@ -29,8 +32,8 @@ restart_case() {
         assert_eq 50 "$(manager_prop QueueMessages)" "[$how] QueueMessages after the restart (outbox persisted)"
         assert_eq 0 "$(record_count --device="$dev")" "[$how] records before the emulator runs"
 
-        start_cloudsim "$CLOUD_DEVICES" --coap-port="$port"
-        assert_eq "$port" "$CLOUDSIM_PORT" "[$how] emulator port"
+        start_cloudsim "$CLOUD_DEVICES" "$(cloudsim_port_arg "$port")"
+        assert_eq "$port" "$(transport_port)" "[$how] emulator port"
         # The daemon may be in a backoff after failed attempts; the bound covers a generous maximum backoff.
         wait_for --timeout=150 record_has 50 --device="$dev" ||
                 fail "[$how] only $(record_count --device="$dev") of 50 queued messages arrived after the restart"
@@ -43,6 +46,7 @@ restart_case() {
 }
 
 start_bus
+[[ $HARNESS_TRANSPORT != https ]] || harness_pki # the identities name the CA before the emulator starts
 new_identity rq_term
 new_identity rq_kill
 restart_case term rq_term
