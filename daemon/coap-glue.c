@@ -18,6 +18,7 @@ struct CoapGlueSession {
         CoapGlueSecurity security;
         char *hostname;           /* certificate mode: the name the server's certificate must carry */
         bool cert_verified;       /* certificate mode: the server's certificate passed every check */
+        bool server_answered;     /* the failed handshake got as far as a message from the server */
         uint8_t token[8];
         size_t token_len;
         uint32_t next_token;
@@ -104,13 +105,36 @@ static coap_response_t on_response(coap_session_t *session, const coap_pdu_t *se
 static int tls_failure_error(const CoapGlueSession *s) {
         switch (s->security) {
         case COAP_GLUE_PSK:
-                return -EACCES;
+                return s->server_answered ? -EACCES : -ETIMEDOUT;
         case COAP_GLUE_PKI:
                 return s->cert_verified ? -EPROTO : -EKEYREJECTED;
         case COAP_GLUE_PLAIN:
                 break;
         }
         return -EPROTO;
+}
+
+/* libcoap 4.3.1 reports a failed handshake only after freeing its TLS state, and GnuTLS silently drops the
+ * records a wrong PSK garbles, so a refused key and a silent server both end in a timeout. Watching the
+ * handshake tells them apart: a server that sent any handshake message is reachable and refused our key. */
+static int on_handshake_message(gnutls_session_t tls, unsigned htype, unsigned when, unsigned incoming,
+                                const gnutls_datum_t *msg) {
+        coap_session_t *session = gnutls_transport_get_ptr(tls);
+        CoapGlueSession *s = session ? coap_session_get_app_data(session) : NULL;
+
+        if (s && incoming)
+                s->server_answered = true;
+        return 0;
+}
+
+static void watch_handshake(CoapGlueSession *s) {
+        coap_tls_library_t lib = COAP_TLS_LIBRARY_NOTLS;
+        gnutls_session_t tls = coap_session_get_tls(s->session, &lib);
+
+        if (tls && lib == COAP_TLS_LIBRARY_GNUTLS)
+                gnutls_handshake_set_hook_function(tls, GNUTLS_HANDSHAKE_ANY, GNUTLS_HOOK_POST, on_handshake_message);
+        else
+                s->server_answered = true; /* cannot tell: assume the key was refused */
 }
 
 static void on_nack(coap_session_t *session, const coap_pdu_t *sent, const coap_nack_reason_t reason,
@@ -367,6 +391,8 @@ static int session_new(CoapGlue *g, const char *endpoint, uint16_t default_port,
         }
         coap_session_set_app_data(s->session, s);
         coap_session_set_mtu(s->session, COAP_GLUE_MTU);
+        if (s->security == COAP_GLUE_PSK)
+                watch_handshake(s);
         (void) coap_prng(&s->next_token, sizeof(s->next_token));
         /* The handshake has started: let libcoap's timers run. */
         coap_glue_rearm(g);
