@@ -25,7 +25,7 @@ ifeq ($(WERROR),1)
 WARNINGS += -Werror
 endif
 
-SHARED_PKGS := libsystemd gnutls json-c libcoap-3-gnutls
+SHARED_PKGS := libsystemd gnutls json-c libcoap-3-gnutls libcbor
 DAEMON_PKGS := $(SHARED_PKGS) sqlite3 inih libcurl libcbor
 CLOUDSIM_PKGS := $(SHARED_PKGS) libmicrohttpd libcbor
 TEST_PKGS := $(DAEMON_PKGS) $(CLOUDSIM_PKGS) cmocka

@@ -9,6 +9,7 @@
 #include "bus-manager.h"
 #include "bus-query.h"
 #include "caller.h"
+#include "json-cbor.h"
 #include "log.h"
 #include "manager.h"
 #include "topic.h"
@@ -164,6 +165,7 @@ static uint64_t now_realtime_usec(void) {
 }
 
 int bus_manager_publish(Manager *m, Device *d, sd_bus_message *msg, const char *topic, sd_bus_error *error) {
+        _cleanup_free_ uint8_t *converted = NULL;
         ContentType content_type = CONTENT_TYPE_JSON;
         const char *reason = NULL;
         PendingPublish *p;
@@ -185,6 +187,19 @@ int bus_manager_publish(Manager *m, Device *d, sd_bus_message *msg, const char *
         r = check_publish_access(m, msg, d, topic, &uid, error);
         if (r < 0)
                 return r;
+        if (d->identity->payload_cbor && content_type == CONTENT_TYPE_JSON) {
+                /* PayloadEncoding=cbor: the same data in fewer bytes over the air. */
+                r = json_cbor_encode(payload, len, &converted, &len);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0)
+                        return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
+                                                 "Device %s sends JSON as CBOR (PayloadEncoding=cbor), but the payload "
+                                                 "is not one valid JSON value; send it with content-type octet-stream "
+                                                 "or fix the JSON.", device_name(d));
+                payload = converted;
+                content_type = CONTENT_TYPE_CBOR;
+        }
         max = device_max_payload(d, topic);
         if (len > max)
                 return sd_bus_error_setf(error, BUS_ERROR_PAYLOAD_TOO_LARGE,

@@ -10,6 +10,7 @@
 
 #include "hex.h"
 #include "macro.h"
+#include "json-cbor.h"
 #include "sim-record.h"
 
 struct SimRecord {
@@ -68,6 +69,22 @@ static int to_text(json_object *o, char **ret) {
         return 0;
 }
 
+/* A CBOR payload (Content-Format 60) is also written back as JSON text, so tests can compare it with what the
+ * application published; a payload that is not valid CBOR gets "json": null. */
+static int add_cbor_as_json(json_object *o, const SimRecordPublish *p) {
+        _cleanup_free_ char *text = NULL;
+        int r;
+
+        if (p->content_format != 60)
+                return 0;
+        r = json_cbor_decode(p->payload, p->payload_len, &text);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return json_object_object_add(o, "json", NULL) < 0 ? -ENOMEM : 0;
+        return add_string(o, "json", text) < 0 ? -ENOMEM : 0;
+}
+
 int sim_record_format_publish(const SimRecordPublish *p, char **ret) {
         _cleanup_(json_object_putp) json_object *o = json_object_new_object();
         _cleanup_free_ char *b64 = NULL;
@@ -91,6 +108,9 @@ int sim_record_format_publish(const SimRecordPublish *p, char **ret) {
         if (add_string(o, "messageId", p->message_id) < 0 ||
             add(o, "time", json_object_new_int64((int64_t) p->time_ms)) < 0)
                 return -ENOMEM;
+        r = add_cbor_as_json(o, p);
+        if (r < 0)
+                return r;
         return to_text(o, ret);
 }
 
