@@ -42,6 +42,7 @@ static int coap_dtls_accept_auth(TransportCoap *c, const uint8_t *data, size_t l
         erase_and_free(c->token);
         c->token = TAKE_PTR(resp.token);
         auth_response_done(&resp);
+        transport_token_save(&c->meta, &(TokenRecord) { .token = c->token });
         return 0;
 }
 
@@ -50,8 +51,17 @@ static const TransportCoapOps coap_dtls_ops = {
         .accept_auth = coap_dtls_accept_auth,
 };
 
+/* A token cached by an earlier run is used until the cloud rejects it (4.01/4.02 lead to a fresh /auth). */
 static int coap_dtls_init(Transport *t) {
-        ((CoapDtls *) t)->coap.ops = &coap_dtls_ops;
+        CoapDtls *c = (CoapDtls *) t;
+        TokenRecord rec = {};
+
+        c->coap.ops = &coap_dtls_ops;
+        if (transport_token_load(t, &rec) >= 0) {
+                c->coap.token = TAKE_PTR(rec.token);
+                transport_token_reused(t);
+        }
+        token_record_done(&rec);
         return 0;
 }
 

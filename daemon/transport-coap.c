@@ -17,8 +17,13 @@ void transport_coap_reset(TransportCoap *c) {
         c->token = erase_and_free(c->token);
 }
 
-static int coap_open(TransportCoap *c) {
-        return c->session ? 0 : c->ops->open(c);
+/* Opens the session if needed and picks the next request's token. */
+static int coap_request_start(TransportCoap *c, uint8_t token[static COAP_MSG_TOKEN_SIZE]) {
+        int r = c->session ? 0 : c->ops->open(c);
+
+        if (r >= 0)
+                coap_glue_session_new_token(c->session, token);
+        return r;
 }
 
 static unsigned coap_code(const coap_pdu_t *pdu) {
@@ -60,20 +65,25 @@ static void coap_no_reply(TransportCoap *c, int error, bool auth) {
                 transport_send_done(&c->meta, result, NULL, msg);
 }
 
+/* The reply's code as 205 for 2.05, after counting the bytes; 0 when there was no reply (reported here). */
+static unsigned coap_reply_code(TransportCoap *c, const coap_pdu_t *reply, int error, bool auth) {
+        if (error < 0) {
+                coap_no_reply(c, error, auth);
+                return 0;
+        }
+        transport_count_bytes(&c->meta, c->sent_size, coap_glue_pdu_size(reply));
+        return coap_code(reply);
+}
+
 static void on_auth_reply(void *userdata, const coap_pdu_t *reply, int error) {
         TransportCoap *c = userdata;
+        unsigned code = coap_reply_code(c, reply, error, true);
         const uint8_t *data = NULL;
         size_t len = 0;
         char msg[160];
-        unsigned code;
 
-        if (error < 0) {
-                coap_no_reply(c, error, true);
+        if (code == 0)
                 return;
-        }
-        transport_count_bytes(&c->meta, c->sent_size, coap_glue_pdu_size(reply));
-
-        code = coap_code(reply);
         if (code / 100 == 2) {
                 (void) coap_get_data(reply, &len, &data);
                 if (c->ops->accept_auth(c, data, len) < 0)
@@ -93,28 +103,33 @@ static void on_auth_reply(void *userdata, const coap_pdu_t *reply, int error) {
         transport_auth_done(&c->meta, TRANSPORT_DENIED, msg);
 }
 
+/* Sends pdu (ownership taken); its size is counted when the reply or the failure comes. */
+static int coap_request_send(TransportCoap *c, coap_pdu_t *pdu, coap_glue_reply_t cb) {
+        int r = coap_glue_send(c->session, pdu, cb, c);
+
+        if (r < 0)
+                return r;
+        c->sent_size = (size_t) r;
+        return 0;
+}
+
 int transport_coap_authenticate(TransportCoap *c, const AuthParams *p) {
         _cleanup_free_ char *json = NULL;
         uint8_t token[COAP_MSG_TOKEN_SIZE];
         coap_pdu_t *pdu = NULL;
         int r;
 
-        r = coap_open(c);
-        if (r < 0)
-                return r;
         r = auth_request_build(p, c->meta.device->identity->secret, &json);
         if (r < 0)
                 return r;
-        coap_glue_session_new_token(c->session, token);
+        r = coap_request_start(c, token);
+        if (r < 0)
+                return r;
         r = coap_msg_auth(coap_glue_session_new_mid(c->session), token, json, &pdu);
         explicit_bzero(json, strlen(json));
         if (r < 0)
                 return r;
-        r = coap_glue_send(c->session, pdu, on_auth_reply, c);
-        if (r < 0)
-                return r;
-        c->sent_size = (size_t) r;
-        return 0;
+        return coap_request_send(c, pdu, on_auth_reply);
 }
 
 /* The cloud's message id from option 2090, if it is printable text of sane length. */
@@ -141,17 +156,12 @@ static void coap_cloud_id(const coap_pdu_t *reply, char ret[static CLOUD_ID_MAX 
 
 static void on_publish_reply(void *userdata, const coap_pdu_t *reply, int error) {
         TransportCoap *c = userdata;
+        unsigned code = coap_reply_code(c, reply, error, false);
         char cloud_id[CLOUD_ID_MAX + 1], msg[128];
-        unsigned code;
 
-        if (error < 0) {
-                coap_no_reply(c, error, false);
+        if (code == 0)
                 return;
-        }
-        transport_count_bytes(&c->meta, c->sent_size, coap_glue_pdu_size(reply));
-
         /* Any 2.xx is success (E.7); a response payload is opaque to us and not needed. */
-        code = coap_code(reply);
         if (code / 100 == 2) {
                 coap_cloud_id(reply, cloud_id);
                 transport_send_done(&c->meta, TRANSPORT_OK, cloud_id, NULL);
@@ -187,10 +197,9 @@ int transport_coap_publish(TransportCoap *c, const OutboxEntry *e, const uint8_t
         coap_pdu_t *pdu = NULL;
         int r;
 
-        r = coap_open(c);
+        r = coap_request_start(c, token);
         if (r < 0)
                 return r;
-        coap_glue_session_new_token(c->session, token);
         r = coap_msg_publish(coap_glue_session_new_mid(c->session), token,
                              &(CoapPublish) {
                                      .topic = e->topic,
@@ -205,9 +214,5 @@ int transport_coap_publish(TransportCoap *c, const OutboxEntry *e, const uint8_t
                              &pdu);
         if (r < 0)
                 return r;
-        r = coap_glue_send(c->session, pdu, on_publish_reply, c);
-        if (r < 0)
-                return r;
-        c->sent_size = (size_t) r;
-        return 0;
+        return coap_request_send(c, pdu, on_publish_reply);
 }

@@ -282,6 +282,11 @@ void transport_token_forget(Transport *t) {
         (void) token_store_remove(t->device->manager->state_dir, device_name(t->device));
 }
 
+void transport_token_reused(Transport *t) {
+        t->authenticated = t->authenticated_once = true;
+        log_device_info(device_name(t->device), "Reusing the cached token.");
+}
+
 void transport_configure(Transport *t, const Config *c) {
         t->backoff_min_usec = c->backoff_min_usec;
         t->backoff_max_usec = c->backoff_max_usec;

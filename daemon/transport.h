@@ -83,6 +83,8 @@ uint64_t transport_inflight_id(const Transport *t);
 int transport_token_load(Transport *t, TokenRecord *ret);
 void transport_token_save(Transport *t, const TokenRecord *r);
 void transport_token_forget(Transport *t);
+/* A cached token was taken over: the transport counts as authenticated until the cloud rejects the token. */
+void transport_token_reused(Transport *t);
 
 /* Wire statistics, reported by implementations. */
 void transport_count_bytes(Transport *t, size_t out, size_t in);
