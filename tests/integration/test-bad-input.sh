@@ -2,6 +2,7 @@
 # Bad publishes are refused with the documented org.iotpub1.Error.* names and leave nothing behind: unknown
 # device, malformed topics, an oversized payload, wrong argument types, invalid options. A valid publish at
 # the end is delivered, which shows the empty queue and the single record entry are not vacuous.
+# transports: coap-aes coap-dtls https
 set -euo pipefail
 source "${IOTPUB_TOP:-$(dirname "$0")/../..}/tests/lib/harness.sh"
 harness_init test-bad-input "$IOTPUBD" "$CLOUDSIM" "$PUBCLIENT"

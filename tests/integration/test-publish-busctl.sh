@@ -3,6 +3,7 @@
 # emulator with exactly those bytes, on the right topic, in order; a publisher then receives Delivered for
 # each of its messages (signals are checked with pubclient, as busctl cannot wait for a unicast signal).
 # Payloads must not show up in the daemon's or emulator's logs.
+# transports: coap-aes coap-dtls https
 set -euo pipefail
 source "${IOTPUB_TOP:-$(dirname "$0")/../..}/tests/lib/harness.sh"
 harness_init test-publish-busctl "$IOTPUBD" "$CLOUDSIM" "$PUBCLIENT"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # 1,000 pipelined publishes through sd-bus (pubclient): every id gets Delivered, and the emulator's record
 # holds exactly those payloads in order. Then two devices at once: each device's order is kept.
+# transports: coap-aes coap-dtls https
 set -euo pipefail
 source "${IOTPUB_TOP:-$(dirname "$0")/../..}/tests/lib/harness.sh"
 harness_init test-publish-client "$IOTPUBD" "$CLOUDSIM" "$PUBCLIENT"

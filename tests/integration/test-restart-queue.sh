@@ -3,6 +3,7 @@
 # nothing listening, iotpubd is stopped and started again, then the emulator appears on that port; all 50
 # arrive, none lost, in order (duplicates are allowed by at-least-once, and reported). Done once with a clean
 # stop (SIGTERM) and once with a crash (SIGKILL), each on its own device and port.
+# transports: coap-aes coap-dtls https
 set -euo pipefail
 source "${IOTPUB_TOP:-$(dirname "$0")/../..}/tests/lib/harness.sh"
 harness_init test-restart-queue "$IOTPUBD" "$CLOUDSIM" "$PUBCLIENT"

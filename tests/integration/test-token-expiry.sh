@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Tokens that expire every 2 s during a 10 s stream (one publish every 100 ms): the daemon re-authenticates
 # and resends, so every message is delivered, the emulator saw several auths, and Reauthentications >= 1.
+# transports: coap-aes coap-dtls https
 set -euo pipefail
 source "${IOTPUB_TOP:-$(dirname "$0")/../..}/tests/lib/harness.sh"
 harness_init test-token-expiry "$IOTPUBD" "$CLOUDSIM" "$PUBCLIENT"

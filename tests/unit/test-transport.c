@@ -17,6 +17,7 @@
 #include "../../daemon/bus-device.h"
 #include "../../daemon/bus-manager.h"
 #include "../../daemon/manager.h"
+#include "../../daemon/transport-coap-dtls.h"
 #include "../../daemon/transport.h"
 #include "macro.h"
 
@@ -701,10 +702,17 @@ static void test_offline(void **state) {
 static void test_max_payload(void **state) {
         Fixture *f = *state;
 
+        size_t aes;
+
         /* transport_max_payload() goes by Transport=, not by the implementation a test swapped in. */
-        assert_true(device_max_payload(f->d, "/pk/dn/user/update") > 0);
+        aes = device_max_payload(f->d, "/pk/dn/user/update");
+        assert_true(aes > 0);
+        f->d->identity->transport = TRANSPORT_COAP_DTLS;
+        assert_int_equal(device_max_payload(f->d, "/pk/dn/user/update"),
+                         transport_coap_dtls_max_payload("/pk/dn/user/update"));
+        assert_true(transport_coap_dtls_max_payload("/pk/dn/user/update") + COAP_DTLS_RECORD_OVERHEAD < 1280);
         f->d->identity->transport = TRANSPORT_HTTPS;
-        assert_int_equal(device_max_payload(f->d, "/pk/dn/user/update"), 0);
+        assert_int_equal(device_max_payload(f->d, "/pk/dn/user/update"), 128 * 1024);
         f->d->identity->transport = TRANSPORT_COAP_AES;
 }
 
