@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* SQLite outbox with group commit; see outbox.h. The only module that talks to SQLite. */
+#include <limits.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -454,6 +455,44 @@ void outbox_set_change_callback(Outbox *o, void (*cb)(void *userdata), void *use
         o->change_userdata = userdata;
 }
 
+/* SQLite's own consistency check of the file; -EBADMSG if it is damaged. */
+static int outbox_quick_check(Outbox *o) {
+        _cleanup_(stmt_finalizep) sqlite3_stmt *s = NULL;
+        int rc;
+
+        rc = sqlite3_prepare_v2(o->db, "PRAGMA quick_check", -1, &s, NULL);
+        if (rc == SQLITE_OK)
+                rc = sqlite3_step(s);
+        if (rc == SQLITE_ROW && !streq((const char *) sqlite3_column_text(s, 0), "ok"))
+                return -EBADMSG;
+        return outbox_check(o, rc == SQLITE_ROW ? SQLITE_OK : rc, "quick_check");
+}
+
+static void outbox_close_db(Outbox *o) {
+        for (size_t i = 0; i < _STMT_MAX; i++)
+                o->stmt[i] = (sqlite3_finalize(o->stmt[i]), NULL);
+        if (o->db)
+                (void) sqlite3_close(o->db);
+        o->db = NULL;
+}
+
+/* A damaged outbox is never truncated or repaired in place: it is kept beside the new one for inspection. */
+static int outbox_move_aside(const char *path) {
+        static const char *const suffixes[] = { "", "-wal", "-shm" };
+        char from[PATH_MAX], to[PATH_MAX];
+        long t = (long) (outbox_now_usec() / 1000000);
+
+        for (size_t i = 0; i < ELEMENTSOF(suffixes); i++) {
+                (void) snprintf(from, sizeof(from), "%s%s", path, suffixes[i]);
+                (void) snprintf(to, sizeof(to), "%s.corrupt-%ld%s", path, t, suffixes[i]);
+                if (rename(from, to) < 0 && errno != ENOENT)
+                        return log_error_errno(errno, "Cannot move the damaged %s aside: %m", from);
+        }
+        log_full(LOG_CRIT, "THE OUTBOX %s WAS DAMAGED. It was moved to %s.corrupt-%ld and a new, empty one was "
+                 "started. Messages still in the old file were NOT sent; inspect it with sqlite3.", path, path, t);
+        return 0;
+}
+
 static int outbox_setup(Outbox *o, const char *path) {
         int rc, r;
 
@@ -464,6 +503,8 @@ static int outbox_setup(Outbox *o, const char *path) {
         (void) sqlite3_busy_timeout(o->db, 0);
 
         r = outbox_exec(o, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;");
+        if (r >= 0)
+                r = outbox_quick_check(o);
         if (r >= 0)
                 r = outbox_exec(o, schema_sql);
         if (r >= 0)
@@ -490,6 +531,12 @@ int outbox_open(sd_event *event, const char *path, Outbox **ret) {
         o->event = sd_event_ref(event);
 
         r = outbox_setup(o, path);
+        if (r == -EBADMSG) {
+                outbox_close_db(o);
+                r = outbox_move_aside(path);
+                if (r >= 0)
+                        r = outbox_setup(o, path);
+        }
         if (r < 0)
                 return r;
 
@@ -521,10 +568,7 @@ Outbox *outbox_free(Outbox *o) {
         free(o->usage);
         sd_event_source_unref(o->commit_idle);
         sd_event_source_unref(o->commit_timer);
-        for (size_t i = 0; i < _STMT_MAX; i++)
-                (void) sqlite3_finalize(o->stmt[i]);
-        if (o->db)
-                (void) sqlite3_close(o->db);
+        outbox_close_db(o);
         sd_event_unref(o->event);
         free(o);
         return NULL;

@@ -406,6 +406,63 @@ static void test_content_type(void **state) {
         assert_int_equal(content_type_from_string(NULL), _CONTENT_TYPE_INVALID);
 }
 
+static unsigned count_corrupt(const char *dir) {
+        DIR *d = opendir(dir);
+        struct dirent *de;
+        unsigned n = 0;
+
+        assert_non_null(d);
+        while ((de = readdir(d)))
+                if (strstr(de->d_name, "outbox.db.corrupt-") && !strstr(de->d_name, "-wal") && !strstr(de->d_name, "-shm"))
+                        n++;
+        closedir(d);
+        return n;
+}
+
+/* A damaged file is moved aside (kept for inspection) and a fresh outbox started; never silently reused. */
+static void test_corrupt_moved_aside(void **state) {
+        Fixture *f = *state;
+        FILE *out;
+
+        add(f, "dev", "/t", "x");
+        run_until_commits(f, 1);
+        f->outbox = outbox_free(f->outbox);
+        (void) unlink(f->path); /* also drop -wal/-shm contents by overwriting the main file below */
+        out = fopen(f->path, "we");
+        assert_non_null(out);
+        fputs("this is not an SQLite database, but it is long enough to look like a header........", out);
+        fclose(out);
+
+        fixture_open(f);
+        assert_int_equal(count_corrupt(f->dir), 1);
+        assert_int_equal(outbox_count(f->outbox), 0);
+        add(f, "dev", "/t", "y");
+        run_until_commits(f, 2);
+        assert_int_equal(outbox_count(f->outbox), 1);
+}
+
+/* A valid header whose pages are garbage fails quick_check and is moved aside too. */
+static void test_damaged_pages_moved_aside(void **state) {
+        Fixture *f = *state;
+        char big[4096];
+        FILE *out;
+
+        for (unsigned i = 0; i < 50; i++)
+                add(f, "dev", "/t", "a somewhat longer payload to fill a few pages of the database file");
+        run_until_commits(f, 50);
+        f->outbox = outbox_free(f->outbox);
+        memset(big, 0xa5, sizeof(big));
+        out = fopen(f->path, "r+e");
+        assert_non_null(out);
+        assert_int_equal(fseek(out, 4096, SEEK_SET), 0);
+        assert_int_equal(fwrite(big, 1, sizeof(big), out), sizeof(big));
+        fclose(out);
+
+        fixture_open(f);
+        assert_int_equal(count_corrupt(f->dir), 1);
+        assert_int_equal(outbox_count(f->outbox), 0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_add_commits_then_calls_back, setup, teardown),
@@ -417,6 +474,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_persistence, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_close_commits_and_answers, setup, teardown),
                 cmocka_unit_test(test_content_type),
+                cmocka_unit_test_setup_teardown(test_corrupt_moved_aside, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_damaged_pages_moved_aside, setup, teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
