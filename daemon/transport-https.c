@@ -55,8 +55,7 @@ static void https_load_token(Https *h) {
         if (transport_token_load(&h->meta, &rec) < 0)
                 return;
         h->token = TAKE_PTR(rec.token);
-        h->meta.authenticated = h->meta.authenticated_once = true;
-        log_device_info(device_name(https_device(h)), "Reusing the cached token.");
+        transport_token_reused(&h->meta);
         token_record_done(&rec);
 }
 
@@ -68,8 +67,11 @@ static int https_init(Transport *t) {
         if (r < 0)
                 return r;
         h->easy = curl_easy_init();
-        if (!h->easy)
+        if (!h->easy) {
+                /* done() is not called for a transport whose init() failed. */
+                h->glue = curl_glue_free(h->glue);
                 return -ENOMEM;
+        }
         https_load_token(h);
         return 0;
 }
@@ -204,6 +206,7 @@ static void on_done(void *userdata, CURL *easy, int error) {
         TransportResult result;
         char msg[256];
         long status = 0;
+        int r;
 
         https_count(h, easy);
         https_drop_request(h);
@@ -213,7 +216,9 @@ static void on_done(void *userdata, CURL *easy, int error) {
                 return;
         }
         /* The business code in the body decides, as in the SDK; the HTTP status only explains a bad body. */
-        if (https_reply_parse(h->reply, h->reply_len, auth, &reply) < 0) {
+        r = https_reply_parse(h->reply, h->reply_len, auth, &reply);
+        explicit_bzero(h->reply, h->reply_len); /* an /auth reply holds the token */
+        if (r < 0) {
                 (void) curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
                 (void) snprintf(msg, sizeof(msg), "malformed reply from %s (HTTP %ld)",
                                 https_device(h)->identity->endpoint, status);
