@@ -174,3 +174,55 @@ install-libiotpub: $(LIBIOTPUB_TARGETS)
 # --- end of libiotpub
 
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
+
+# --- system integration: unit, sysusers, tmpfiles, D-Bus activation, default configuration, man pages and
+# the envsensor example without an RPATH. Shared by `make install` and the Debian packages (debian/rules).
+LIBEXECDIR ?= $(PREFIX)/libexec
+MANDIR ?= $(DATADIR)/man
+STATEDIR ?= /var/lib/iotpub
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+SCDOC ?= scdoc
+# dpkg-buildflags puts -D_FORTIFY_SOURCE into CPPFLAGS.
+BASE_CFLAGS += $(CPPFLAGS)
+
+MAN_SRC := $(wildcard man/*.scd)
+MAN_PAGES := $(patsubst man/%.scd,$(B)/man/%,$(MAN_SRC))
+SYSTEM_FILES := $(B)/system/iotpubd.service $(B)/system/iotpub.tmpfiles
+subst_paths = sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	-e 's|@STATEDIR@|$(STATEDIR)|g' -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' -e 's|@VERSION@|$(VERSION)|g'
+
+.PHONY: man install-system install-man install-envsensor
+man: $(MAN_PAGES)
+$(B)/man/%: man/%.scd Makefile
+	@mkdir -p $(dir $@)
+	$(subst_paths) $< | $(SCDOC) >$@.tmp && mv $@.tmp $@
+
+$(B)/system/%: systemd/%.in Makefile
+	@mkdir -p $(dir $@)
+	$(subst_paths) $< >$@
+all: $(SYSTEM_FILES)
+
+# The build-tree envsensor finds libiotpub through its RPATH; the installed one uses the system's search path.
+$(B)/dist/envsensor: $(call obj,tools/examples/envsensor.c) $(B)/libiotpub.so
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< -L$(B) -liotpub
+all: $(B)/dist/envsensor
+
+install: install-system install-man install-envsensor
+install-system: $(SYSTEM_FILES)
+	install -Dm0644 $(B)/system/iotpubd.service $(DESTDIR)$(SYSTEMDUNITDIR)/iotpubd.service
+	install -Dm0644 systemd/iotpub.sysusers $(DESTDIR)$(SYSUSERSDIR)/iotpub.conf
+	install -Dm0644 $(B)/system/iotpub.tmpfiles $(DESTDIR)$(TMPFILESDIR)/iotpub.conf
+	install -Dm0644 dbus/org.iotpub1.service $(DESTDIR)$(DATADIR)/dbus-1/system-services/org.iotpub1.service
+	install -d $(DESTDIR)$(SYSCONFDIR)/iotpub/devices $(DESTDIR)$(SYSCONFDIR)/iotpub/acl.d
+	# An existing configuration is never overwritten.
+	for f in iotpubd.conf acl.conf; do \
+		[ -e $(DESTDIR)$(SYSCONFDIR)/iotpub/$$f ] || install -m0644 systemd/$$f $(DESTDIR)$(SYSCONFDIR)/iotpub/$$f; \
+	done
+install-man: $(MAN_PAGES)
+	for p in $(MAN_PAGES); do install -Dm0644 $$p $(DESTDIR)$(MANDIR)/man$${p##*.}/$${p##*/}; done
+install-envsensor: $(B)/dist/envsensor
+	install -Dm0755 $(B)/dist/envsensor $(DESTDIR)$(LIBEXECDIR)/iotpub/envsensor
+# --- end of system integration
