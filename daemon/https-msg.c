@@ -54,7 +54,8 @@ int https_msg_auth_body(const HttpsAuthParams *p, const char *secret, char **ret
                 return -ENOMEM;
         if (object_set(body, "version", "default") < 0 || object_set(body, "clientId", cid) < 0 ||
             object_set(body, "signmethod", method) < 0 || object_set(body, "sign", sign) < 0 ||
-            object_set(body, "productKey", p->product_key) < 0 || object_set(body, "deviceName", p->device_name) < 0)
+            object_set(body, "productKey", p->product_key) < 0 ||
+            object_set(body, "deviceName", p->device_name) < 0)
                 return -ENOMEM;
         text = json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
         if (!text)
@@ -113,8 +114,11 @@ static int reply_info(json_object *info, bool auth, HttpsReply *r) {
         json_object *v;
         const char *s;
 
-        if (!auth)
-                return json_object_object_get_ex(info, "messageId", &v) ? reply_cloud_id(v, r->cloud_id) : -EBADMSG;
+        if (!auth) {
+                if (!json_object_object_get_ex(info, "messageId", &v))
+                        return -EBADMSG;
+                return reply_cloud_id(v, r->cloud_id);
+        }
         if (!json_object_object_get_ex(info, "token", &v) || !json_object_is_type(v, json_type_string))
                 return -EBADMSG;
         s = json_object_get_string(v);

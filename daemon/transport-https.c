@@ -90,7 +90,8 @@ static void https_done(Transport *t) {
 /* Endpoint (without trailing '/') + path + the topic with every byte outside a safe set percent-encoded, so
  * that the server decodes exactly the topic that was published. */
 static int https_url(const char *endpoint, const char *path, const char *topic, char **ret) {
-        static const char safe[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~/!$&'()*,;=:@";
+        static const char safe[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+                                   "-._~/!$&'()*,;=:@";
         size_t n = strlen(endpoint), m = strlen(path), k = 0;
         char *url;
 

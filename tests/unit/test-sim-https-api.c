@@ -92,8 +92,8 @@ static char *auth_ok(World *w, const char *body, size_t len) {
 static void test_auth_vectors(void **state) {
         World *w = *state;
         _cleanup_free_ char *t1 = NULL, *t2 = NULL, *t3 = NULL, *t4 = NULL;
-        static const char s6[] = "{" CID ",\"signmethod\":\"hmacSha1\",\"sign\":\"95E84E74D29C5BDE9953CA9C320C0F6CDF43381C\","
-                PKDN ",\"timestamp\":1700000000000}";
+        static const char s6[] = "{" CID ",\"signmethod\":\"hmacSha1\","
+                "\"sign\":\"95E84E74D29C5BDE9953CA9C320C0F6CDF43381C\"," PKDN ",\"timestamp\":1700000000000}";
         static const char s7[] = "{" CID ",\"sign\":\"f526c9661b3b3fb6fe6fef9ca7e5047e\"," PKDN
                 ",\"timestamp\":\"1700000000000\"}";
 

@@ -303,7 +303,8 @@ int sim_https_listen(SimHttps *h, const char *address, uint16_t port, uint16_t *
                                      MHD_OPTION_END);
         if (!h->daemon)
                 return log_error_errno(EADDRNOTAVAIL,
-                                       "Cannot serve HTTPS on %s port %u (port in use, or a bad certificate or key).",
+                                       "Cannot serve HTTPS on %s port %u (port in use, or a bad certificate "
+                                       "or key).",
                                        address, port);
         info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
         if (!info || info->port == 0)
