@@ -14,6 +14,7 @@
 #include "macro.h"
 #include "../../tools/cloudsim/sim-coap-aes.h"
 #include "../../tools/cloudsim/sim-server.h"
+#include "sim-test-server.h"
 
 #define SECRET "9aBcDeFgHiJkLmNoPqRsTuVwXyZ01234"
 #define AUTH_BODY "{\"productKey\":\"a1B2c3D4e5F\",\"deviceName\":\"sensor_0042\",\"clientId\":\"a1B2c3D4e5F.sensor_0042\"," \
@@ -26,18 +27,11 @@ typedef struct Fixture {
 } Fixture;
 
 static int setup(void **state) {
-        static const char devices[] = "a1B2c3D4e5F sensor_0042 " SECRET "\n";
         Fixture *f = calloc(1, sizeof(*f));
-        FILE *file;
         int fd;
 
         assert_non_null(f);
-        f->config = (SimConfig) { .token_ttl_usec = 60 * UINT64_C(1000000) };
-        f->server.config = &f->config;
-        file = fmemopen((void *) devices, strlen(devices), "r");
-        assert_int_equal(sim_devices_parse(file, "devices", &f->server.devices), 0);
-        fclose(file);
-        assert_int_equal(sim_sessions_new(&f->server.sessions), 0);
+        sim_test_server_init(&f->server, &f->config);
         snprintf(f->record_path, sizeof(f->record_path), "/tmp/test-sim-coap-aes.XXXXXX");
         fd = mkstemp(f->record_path);
         assert_true(fd >= 0);
@@ -50,9 +44,7 @@ static int setup(void **state) {
 static int teardown(void **state) {
         Fixture *f = *state;
 
-        sim_record_free(f->server.record);
-        sim_sessions_free(f->server.sessions);
-        sim_devices_free(f->server.devices);
+        sim_test_server_done(&f->server);
         unlink(f->record_path);
         free(f);
         return 0;

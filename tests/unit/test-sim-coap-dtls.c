@@ -12,8 +12,8 @@
 #include "macro.h"
 #include "../../tools/cloudsim/sim-coap-dtls.h"
 #include "../../tools/cloudsim/sim-server.h"
+#include "sim-test-server.h"
 
-#define SECRET "9aBcDeFgHiJkLmNoPqRsTuVwXyZ01234"
 /* D.2 S4, the SDK's CoAP-DTLS auth body (134 bytes). */
 #define AUTH_BODY "{\"productKey\":\"a1B2c3D4e5F\",\"deviceName\":\"sensor_0042\",\"clientId\":\"a1B2c3D4e5F.sensor_0042\"," \
         "\"sign\":\"2a07be7167d2da6e852e6c7ac26710c1\"}"
@@ -24,17 +24,10 @@ typedef struct Fixture {
 } Fixture;
 
 static int setup(void **state) {
-        static const char devices[] = "a1B2c3D4e5F sensor_0042 " SECRET "\n";
         Fixture *f = calloc(1, sizeof(*f));
-        FILE *file;
 
         assert_non_null(f);
-        f->config = (SimConfig) { .token_ttl_usec = 60 * UINT64_C(1000000) };
-        f->server.config = &f->config;
-        file = fmemopen((void *) devices, strlen(devices), "r");
-        assert_int_equal(sim_devices_parse(file, "devices", &f->server.devices), 0);
-        fclose(file);
-        assert_int_equal(sim_sessions_new(&f->server.sessions), 0);
+        sim_test_server_init(&f->server, &f->config);
         *state = f;
         return 0;
 }
@@ -42,8 +35,7 @@ static int setup(void **state) {
 static int teardown(void **state) {
         Fixture *f = *state;
 
-        sim_sessions_free(f->server.sessions);
-        sim_devices_free(f->server.devices);
+        sim_test_server_done(&f->server);
         free(f);
         return 0;
 }
