@@ -24,6 +24,7 @@ static int on_changed(sd_event_source *s, void *userdata) {
         if (m->queue_changed) {
                 m->queue_changed = false;
                 bus_manager_emit_changed(m);
+                expiry_schedule(m->expiry);
         }
         return 0;
 }
@@ -114,6 +115,9 @@ static int manager_open_state(Manager *m) {
         if (r < 0)
                 return r;
         outbox_set_change_callback(m->outbox, on_outbox_changed, m);
+        r = expiry_new(m, &m->expiry);
+        if (r < 0)
+                return log_error_errno(r, "Cannot set up TTL expiry: %m");
         return 0;
 }
 
@@ -273,6 +277,7 @@ Manager *manager_free(Manager *m) {
         m->devices = NULL;
         m->n_devices = 0;
         /* Commits the open group transaction and answers its callers, so the bus must still be up. */
+        expiry_free(m->expiry);
         outbox_free(m->outbox);
         coap_glue_free(m->coap);
         sd_bus_slot_unref(m->name_slot);

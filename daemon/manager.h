@@ -10,6 +10,7 @@
 #include "coap-glue.h"
 #include "config.h"
 #include "device.h"
+#include "expiry.h"
 #include "outbox.h"
 
 typedef struct Manager {
@@ -23,6 +24,7 @@ typedef struct Manager {
         gid_t admin_gid;         /* valid if have_admin_gid */
         bool have_admin_gid;
         Outbox *outbox;
+        Expiry *expiry;
         CoapGlue *coap;
         Device **devices;        /* sorted by name */
         size_t n_devices;

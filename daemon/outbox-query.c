@@ -153,3 +153,66 @@ int outbox_device_ids(Outbox *o, const char *device, uint64_t **ret_ids, size_t 
         *ret_n = n;
         return 0;
 }
+
+int outbox_next_expiry(Outbox *o, uint64_t *ret_usec) {
+        _cleanup_(stmt_finalizep) sqlite3_stmt *s = NULL;
+        int rc;
+
+        rc = sqlite3_prepare_v2(o->db, "SELECT coalesce(min(expires), 0) FROM messages WHERE expires > 0", -1, &s, NULL);
+        if (rc == SQLITE_OK)
+                rc = sqlite3_step(s);
+        if (rc != SQLITE_ROW)
+                return outbox_check(o, rc, "next expiry");
+        *ret_usec = (uint64_t) sqlite3_column_int64(s, 0);
+        return 0;
+}
+
+static OutboxEntry *entry_from_row(sqlite3_stmt *s) {
+        OutboxEntry *e = calloc(1, sizeof(*e));
+
+        if (!e)
+                return NULL;
+        e->id = (uint64_t) sqlite3_column_int64(s, 0);
+        e->device = strdup((const char *) sqlite3_column_text(s, 1));
+        e->topic = strdup((const char *) sqlite3_column_text(s, 2));
+        if (sqlite3_column_type(s, 3) != SQLITE_NULL)
+                e->sender = strdup((const char *) sqlite3_column_text(s, 3));
+        e->uid = (uid_t) sqlite3_column_int64(s, 4);
+        e->expires_usec = (uint64_t) sqlite3_column_int64(s, 5);
+        if (!e->device || !e->topic || (sqlite3_column_type(s, 3) != SQLITE_NULL && !e->sender))
+                return outbox_entry_free(e);
+        return e;
+}
+
+int outbox_expired(Outbox *o, uint64_t now, size_t max, OutboxEntry ***ret, size_t *ret_n) {
+        _cleanup_(stmt_finalizep) sqlite3_stmt *s = NULL;
+        OutboxEntry **list;
+        size_t n = 0;
+        int rc;
+
+        list = calloc(max, sizeof(OutboxEntry *));
+        if (!list)
+                return -ENOMEM;
+        rc = sqlite3_prepare_v2(o->db, "SELECT id, device, topic, sender, uid, expires FROM messages "
+                                "WHERE expires > 0 AND expires <= ?1 AND id <= ?2 ORDER BY id LIMIT ?3", -1, &s, NULL);
+        if (rc == SQLITE_OK) {
+                (void) sqlite3_bind_int64(s, 1, (sqlite3_int64) now);
+                (void) sqlite3_bind_int64(s, 2, (sqlite3_int64) o->committed_id);
+                (void) sqlite3_bind_int64(s, 3, (sqlite3_int64) max);
+                while ((rc = sqlite3_step(s)) == SQLITE_ROW && n < max) {
+                        list[n] = entry_from_row(s);
+                        if (!list[n])
+                                break;
+                        n++;
+                }
+        }
+        if (rc != SQLITE_DONE) {
+                for (size_t i = 0; i < n; i++)
+                        outbox_entry_free(list[i]);
+                free(list);
+                return rc == SQLITE_ROW ? -ENOMEM : outbox_check(o, rc, "expired");
+        }
+        *ret = list;
+        *ret_n = n;
+        return 0;
+}

@@ -29,6 +29,7 @@ static const char schema_sql[] =
         "  payload BLOB NOT NULL, content_type INTEGER NOT NULL, sender TEXT, uid INTEGER NOT NULL,"
         "  created INTEGER NOT NULL, expires INTEGER NOT NULL);"
         "CREATE INDEX IF NOT EXISTS messages_by_device ON messages(device, id);"
+        "CREATE INDEX IF NOT EXISTS messages_by_expiry ON messages(expires) WHERE expires > 0;"
         "CREATE TABLE IF NOT EXISTS delivered("
         "  id INTEGER PRIMARY KEY, device TEXT NOT NULL, topic TEXT NOT NULL, uid INTEGER NOT NULL, cloud_id TEXT,"
         "  at INTEGER NOT NULL);"

@@ -99,6 +99,11 @@ int outbox_get(Outbox *o, uint64_t id, OutboxMessage *ret);
 typedef int (*outbox_list_t)(void *userdata, const OutboxMessage *m);
 int outbox_list(Outbox *o, MessageState state, uid_t uid, unsigned limit, outbox_list_t cb, void *userdata);
 
+/* The earliest expiry (CLOCK_REALTIME usec) of any queued message with a TTL, or 0 if none has one. */
+int outbox_next_expiry(Outbox *o, uint64_t *ret_usec);
+/* Up to max committed queued messages that expired at now, oldest first (array of entries, caller frees). */
+int outbox_expired(Outbox *o, uint64_t now, size_t max, OutboxEntry ***ret, size_t *ret_n);
+
 /* Ids of the queued messages of device, oldest first (malloc'd array). */
 int outbox_device_ids(Outbox *o, const char *device, uint64_t **ret_ids, size_t *ret_n);
 

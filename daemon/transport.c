@@ -51,7 +51,7 @@ void transport_kick(Transport *t) {
                 (void) sd_event_source_set_enabled(t->kick_source, SD_EVENT_ONESHOT);
 }
 
-static void transport_fail_message(Transport *t, const OutboxEntry *e, const char *reason) {
+void transport_fail_message(Transport *t, const OutboxEntry *e, const char *reason) {
         Device *d = t->device;
         int r;
 

@@ -72,6 +72,9 @@ void transport_configure(Transport *t, const Config *c);
 void transport_flush(Transport *t);
 void transport_reauthenticate(Transport *t);
 
+/* Moves e to the failed list with reason, counts it and tells its publisher (nothing if it is already gone). */
+void transport_fail_message(Transport *t, const OutboxEntry *e, const char *reason);
+
 /* Fails every committed queued message of the device with reason, telling each publisher. */
 int transport_fail_queued(Transport *t, const char *reason, uint64_t *ret_count);
 
