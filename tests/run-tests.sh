@@ -35,9 +35,17 @@ for t in "$build"/tests/unit/test-*; do
         run_one "unit/$(basename "$t")" 120 "$t"
 done
 
+# A test that declares "# transports: A B ..." runs once per transport, with IOTPUB_TRANSPORT set.
 for t in "$top"/tests/integration/test-*.sh; do
         [[ -f "$t" ]] || continue
-        run_one "integration/$(basename "$t" .sh)" 600 bash "$t"
+        transports=$(sed -n 's/^# transports: *//p' "$t" | head -n1)
+        if [[ -z "$transports" ]]; then
+                run_one "integration/$(basename "$t" .sh)" 600 bash "$t"
+                continue
+        fi
+        for tr in $transports; do
+                run_one "integration/$(basename "$t" .sh)[$tr]" 600 env IOTPUB_TRANSPORT="$tr" bash "$t"
+        done
 done
 
 echo
