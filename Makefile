@@ -179,7 +179,7 @@ install-libiotpub: $(LIBIOTPUB_TARGETS)
 # the envsensor example without an RPATH. Shared by `make install` and the Debian packages (debian/rules).
 LIBEXECDIR ?= $(PREFIX)/libexec
 MANDIR ?= $(DATADIR)/man
-STATEDIR ?= /var/lib/iotpub
+LOCALSTATEDIR ?= /var
 SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
@@ -191,7 +191,7 @@ MAN_SRC := $(wildcard man/*.scd)
 MAN_PAGES := $(patsubst man/%.scd,$(B)/man/%,$(MAN_SRC))
 SYSTEM_FILES := $(B)/system/iotpubd.service $(B)/system/iotpub.tmpfiles
 subst_paths = sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
-	-e 's|@STATEDIR@|$(STATEDIR)|g' -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' -e 's|@VERSION@|$(VERSION)|g'
+	-e 's|@STATEDIR@|$(LOCALSTATEDIR)/lib/iotpub|g' -e 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' -e 's|@VERSION@|$(VERSION)|g'
 
 .PHONY: man install-system install-man install-envsensor
 man: $(MAN_PAGES)
