@@ -60,6 +60,12 @@ static int process(SimCoap *c, const coap_session_t *session, const coap_pdu_t *
 
         if (!mode)
                 return -EPROTONOSUPPORT;
+        if (kind != REQUEST_OTHER_METHOD &&
+            sim_fault_inject(&c->server->fault, kind == REQUEST_AUTH ? SIM_FAULT_AUTH : SIM_FAULT_PUBLISH)) {
+                log_debug("Answering a request from %s with an injected 5.00.", peer);
+                reply->code = 500;
+                return 0;
+        }
         r = sim_coap_request_from_pdu(request, peer, &req);
         if (r < 0)
                 return r;

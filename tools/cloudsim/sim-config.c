@@ -23,6 +23,9 @@ enum {
         ARG_KEY,
         ARG_TOKEN_TTL,
         ARG_STRICT_SEQ,
+        ARG_FAULT_RATE,
+        ARG_FAULT_SEED,
+        ARG_FAULT_AUTH,
         ARG_LOG_LEVEL,
         ARG_HELP,
         ARG_VERSION,
@@ -52,6 +55,10 @@ static void help(const char *argv0) {
                "  --token-ttl=SECONDS   Token lifetime; an expired token gets 4.01 (HTTPS: code 20001)\n"
                "                        (default: %u, 7 days; 0 expires tokens at once)\n"
                "  --strict-seq          Require seq > seqOffset (default: seq >= seqOffset, as the SDK sends)\n"
+               "  --fault-rate=PERCENT  Answer that share of publish requests with 5.00 (HTTPS: code 40000)\n"
+               "                        instead of accepting them (default: 0)\n"
+               "  --fault-seed=N        Seed of the fault decisions (default: 1)\n"
+               "  --fault-auth          Apply --fault-rate to /auth requests as well\n"
                "  --log-level=LEVEL     debug, info, notice, warning, err (default: info)\n"
                "  --help                Show this help\n"
                "  --version             Show the version\n\n"
@@ -127,6 +134,19 @@ static int parse_one(int c, const char *arg, SimConfig *cfg) {
         case ARG_STRICT_SEQ:
                 cfg->strict_seq = true;
                 return 0;
+        case ARG_FAULT_RATE:
+                if (parse_uint(arg, 100, &v) < 0)
+                        return log_error_errno(EINVAL, "--fault-rate=%s is not a percentage (0-100).", arg);
+                cfg->fault_rate = (unsigned) v;
+                return 0;
+        case ARG_FAULT_SEED:
+                if (parse_uint(arg, UINT64_MAX, &v) < 0)
+                        return log_error_errno(EINVAL, "--fault-seed=%s is not a number.", arg);
+                cfg->fault_seed = v;
+                return 0;
+        case ARG_FAULT_AUTH:
+                cfg->fault_auth = true;
+                return 0;
         case ARG_LOG_LEVEL:
                 cfg->log_level = log_level_from_string(arg);
                 if (cfg->log_level < 0)
@@ -148,6 +168,9 @@ int sim_config_parse(int argc, char *argv[], SimConfig *ret) {
                 { "key", required_argument, NULL, ARG_KEY },
                 { "token-ttl", required_argument, NULL, ARG_TOKEN_TTL },
                 { "strict-seq", no_argument, NULL, ARG_STRICT_SEQ },
+                { "fault-rate", required_argument, NULL, ARG_FAULT_RATE },
+                { "fault-seed", required_argument, NULL, ARG_FAULT_SEED },
+                { "fault-auth", no_argument, NULL, ARG_FAULT_AUTH },
                 { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
                 { "help", no_argument, NULL, ARG_HELP },
                 { "version", no_argument, NULL, ARG_VERSION },
@@ -158,6 +181,7 @@ int sim_config_parse(int argc, char *argv[], SimConfig *ret) {
                 .coap_port = SIM_DEFAULT_COAP_PORT,
                 .token_ttl_usec = SIM_DEFAULT_TOKEN_TTL_SEC * UINT64_C(1000000),
                 .log_level = LOG_INFO,
+                .fault_seed = 1,
         };
         int c, r;
 

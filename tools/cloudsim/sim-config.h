@@ -22,6 +22,9 @@ typedef struct SimConfig {
         const char *key_path;           /* PEM private key of cert_path */
         uint64_t token_ttl_usec;
         bool strict_seq;
+        unsigned fault_rate;            /* percent of requests answered 5.00 / 40000 */
+        uint64_t fault_seed;
+        bool fault_auth;                /* /auth requests may get the fault too */
         int log_level;
 } SimConfig;
 

@@ -169,7 +169,14 @@ static int https_publish(SimServer *s, const SimHttpsRequest *req, char **ret_js
 }
 
 int sim_https_handle(SimServer *s, const SimHttpsRequest *req, char **ret_json) {
-        if (streq(req->path, "/auth"))
+        bool auth = streq(req->path, "/auth");
+
+        if ((auth || startswith(req->path, "/topic/")) &&
+            sim_fault_inject(&s->fault, auth ? SIM_FAULT_AUTH : SIM_FAULT_PUBLISH)) {
+                log_debug("Answering a request from %s with an injected code %d.", req->peer, SIM_HTTPS_TOO_MANY);
+                return sim_https_error_reply(SIM_HTTPS_TOO_MANY, ret_json);
+        }
+        if (auth)
                 return https_auth(s, req, ret_json);
         if (startswith(req->path, "/topic/"))
                 return https_publish(s, req, ret_json);

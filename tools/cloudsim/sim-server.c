@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* SimServer: wiring of the event loop, devices, sessions, record and endpoints; readiness and signals. */
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@ int sim_server_new(const SimConfig *config, SimServer **ret) {
         if (!s)
                 return -ENOMEM;
         s->config = config;
+        sim_fault_init(&s->fault, config->fault_rate, config->fault_seed, config->fault_auth);
 
         r = sim_devices_load(config->devices_path, &s->devices);
         if (r < 0)
@@ -124,5 +126,15 @@ int sim_server_run(SimServer *s) {
         if (r < 0)
                 return log_error_errno(r, "Event loop failed: %m");
         (void) sd_notify(0, "STOPPING=1");
+        if (s->fault.rate_percent > 0) {
+                /* On stdout, beside the port lines, for the tests' figures. */
+                log_info("Injected %" PRIu64 " faults in %" PRIu64 " publish requests, %" PRIu64 " in %" PRIu64
+                         " auth requests.", s->fault.injected[SIM_FAULT_PUBLISH], s->fault.seen[SIM_FAULT_PUBLISH],
+                         s->fault.injected[SIM_FAULT_AUTH], s->fault.seen[SIM_FAULT_AUTH]);
+                printf("faults publish=%" PRIu64 "/%" PRIu64 " auth=%" PRIu64 "/%" PRIu64 "\n",
+                       s->fault.injected[SIM_FAULT_PUBLISH], s->fault.seen[SIM_FAULT_PUBLISH],
+                       s->fault.injected[SIM_FAULT_AUTH], s->fault.seen[SIM_FAULT_AUTH]);
+                (void) fflush(stdout);
+        }
         return r;
 }

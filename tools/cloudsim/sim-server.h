@@ -8,6 +8,7 @@
 
 #include "sim-config.h"
 #include "sim-devices.h"
+#include "sim-fault.h"
 #include "sim-record.h"
 #include "sim-session.h"
 
@@ -21,6 +22,7 @@ typedef struct SimServer {
         SimSessions *sessions;
         SimRecord *record;
         uint64_t last_message_id;
+        SimFault fault;                 /* --fault-rate */
         SimCoap *coap;
         SimHttps *https;                /* NULL without --https-port */
 } SimServer;

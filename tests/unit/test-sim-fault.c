@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Unit tests for cloudsim's fault injection (sim-fault) and its options: the rate holds over many requests,
+ * the same seed gives the same decisions, /auth is spared unless asked for, and the options parse. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "macro.h"
+#include "../../tools/cloudsim/sim-config.h"
+#include "../../tools/cloudsim/sim-fault.h"
+
+#define N 10000
+
+static unsigned count_hits(SimFault *f, SimFaultKind kind, unsigned n) {
+        unsigned hits = 0;
+
+        for (unsigned i = 0; i < n; i++)
+                hits += sim_fault_inject(f, kind);
+        return hits;
+}
+
+static void test_fault_rates(void **state) {
+        SimFault f;
+        unsigned hits;
+
+        sim_fault_init(&f, 0, 1, true);
+        assert_int_equal(count_hits(&f, SIM_FAULT_PUBLISH, N), 0);
+        assert_int_equal(count_hits(&f, SIM_FAULT_AUTH, N), 0);
+
+        sim_fault_init(&f, 100, 1, true);
+        assert_int_equal(count_hits(&f, SIM_FAULT_PUBLISH, N), N);
+
+        sim_fault_init(&f, 30, 42, false);
+        hits = count_hits(&f, SIM_FAULT_PUBLISH, N);
+        assert_in_range(hits, N * 27 / 100, N * 33 / 100);
+        assert_int_equal(f.injected[SIM_FAULT_PUBLISH], hits);
+        assert_int_equal(f.seen[SIM_FAULT_PUBLISH], N);
+
+        sim_fault_init(&f, 250, 1, false);
+        assert_int_equal(f.rate_percent, 100);
+}
+
+static void test_fault_seeded(void **state) {
+        SimFault a, b, c;
+        unsigned differ = 0;
+
+        sim_fault_init(&a, 30, 7, false);
+        sim_fault_init(&b, 30, 7, false);
+        sim_fault_init(&c, 30, 8, false);
+        for (unsigned i = 0; i < 1000; i++) {
+                bool x = sim_fault_inject(&a, SIM_FAULT_PUBLISH);
+                assert_int_equal(x, sim_fault_inject(&b, SIM_FAULT_PUBLISH));
+                differ += x != sim_fault_inject(&c, SIM_FAULT_PUBLISH);
+        }
+        assert_true(differ > 100);
+}
+
+static void test_fault_auth(void **state) {
+        SimFault f;
+
+        sim_fault_init(&f, 100, 1, false);
+        assert_false(sim_fault_inject(&f, SIM_FAULT_AUTH));
+        assert_int_equal(f.seen[SIM_FAULT_AUTH], 0);
+        assert_true(sim_fault_inject(&f, SIM_FAULT_PUBLISH));
+
+        sim_fault_init(&f, 100, 1, true);
+        assert_true(sim_fault_inject(&f, SIM_FAULT_AUTH));
+        assert_int_equal(f.injected[SIM_FAULT_AUTH], 1);
+        assert_false(sim_fault_inject(&f, _SIM_FAULT_KIND_INVALID));
+        assert_string_equal(sim_fault_kind_to_string(SIM_FAULT_AUTH), "auth");
+        assert_null(sim_fault_kind_to_string(_SIM_FAULT_KIND_MAX));
+}
+
+#define PARSE(cfg, ...)                                                                 \
+        ({                                                                              \
+                char *_argv[] = { "iotpub-cloudsim", __VA_ARGS__, NULL };               \
+                sim_config_parse((int) ELEMENTSOF(_argv) - 1, _argv, (cfg));            \
+        })
+
+static void test_fault_options(void **state) {
+        SimConfig c;
+
+        assert_int_equal(PARSE(&c, "--devices=d"), 0);
+        assert_int_equal(c.fault_rate, 0);
+        assert_int_equal(c.fault_seed, 1);
+        assert_false(c.fault_auth);
+        assert_int_equal(PARSE(&c, "--devices=d", "--fault-rate=30", "--fault-seed=99", "--fault-auth"), 0);
+        assert_int_equal(c.fault_rate, 30);
+        assert_int_equal(c.fault_seed, 99);
+        assert_true(c.fault_auth);
+        assert_int_equal(PARSE(&c, "--devices=d", "--fault-rate=101"), -EINVAL);
+        assert_int_equal(PARSE(&c, "--devices=d", "--fault-rate=-1"), -EINVAL);
+        assert_int_equal(PARSE(&c, "--devices=d", "--fault-seed=x"), -EINVAL);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_fault_rates),
+                cmocka_unit_test(test_fault_seeded),
+                cmocka_unit_test(test_fault_auth),
+                cmocka_unit_test(test_fault_options),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
