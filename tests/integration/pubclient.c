@@ -19,7 +19,8 @@
 #define MAX_OPTIONS 8
 #define FILLER "abcdefghijklmnopqrstuvwxyz0123456789"
 
-enum { MSG_PENDING, MSG_PUBLISHED, MSG_ERROR, MSG_DELIVERED, MSG_FAILED };
+enum { MSG_PENDING, MSG_PUBLISHED, MSG_ERROR, MSG_DELIVERED, MSG_FAILED, MSG_RETRY };
+#define RETRY_DELAY_USEC 100000 /* --retry-unavailable: the daemon is restarting; ask again after this */
 
 typedef struct Message {
         uint64_t id;
@@ -46,6 +47,7 @@ static double arg_timeout = 60;
 static bool arg_wait = true;
 static bool arg_device_object;
 static bool arg_all_signals;
+static bool arg_retry;
 static Option arg_options[MAX_OPTIONS];
 static unsigned arg_n_options;
 
@@ -55,7 +57,9 @@ static const char *strna(const char *s) {
         return s ?: "n/a";
 }
 
-static unsigned n_sent, n_replied;
+static unsigned n_sent, n_replied, n_inflight, n_retry_wait, n_retried;
+static uint64_t retry_at;
+static uint64_t now_usec(void);
 
 static void help(void) {
         printf("pubclient --address=ADDR --device=NAME --topic=T [--count=N] [--size=BYTES] [--prefix=STR]\n"
@@ -63,7 +67,10 @@ static void help(void) {
                "          [--option=KEY=TYPE:VALUE]...   (TYPE one of s u t i b) [--all-signals]\n"
                "Publishes N payloads \"<prefix>-<i>\" (extended to BYTES), waits for Delivered/Failed, prints JSON.\n"
                "--all-signals adds \"signals\": every Delivered/Failed received, each with \"own\" (one of our ids),\n"
-               "and \"foreign\": how many were not for our ids.\n");
+               "and \"foreign\": how many were not for our ids.\n"
+               "--retry-unavailable publishes again (same payload) when the call got no answer because the\n"
+               "daemon was not on the bus or went away (ServiceUnknown, NoReply, NameHasNoOwner); \"retried\" counts\n"
+               "those calls. Such a message may then reach the cloud twice; only returned ids are promised.\n");
 }
 
 static int parse_uint(const char *s, unsigned *ret) {
@@ -105,6 +112,7 @@ static int parse_argv(int argc, char *argv[]) {
                 { "device-object", no_argument,       NULL, 'D' },
                 { "option",        required_argument, NULL, 'o' },
                 { "all-signals",   no_argument,       NULL, 'A' },
+                { "retry-unavailable", no_argument,   NULL, 'R' },
                 {}
         };
         unsigned t;
@@ -122,6 +130,7 @@ static int parse_argv(int argc, char *argv[]) {
                 case 'N': arg_wait = false; break;
                 case 'D': arg_device_object = true; break;
                 case 'A': arg_all_signals = true; break;
+                case 'R': arg_retry = true; break;
                 case 'n': r = parse_uint(optarg, &arg_count); break;
                 case 's': r = parse_uint(optarg, &arg_size); break;
                 case 'w': r = parse_uint(optarg, &arg_window); break;
@@ -177,9 +186,14 @@ static char *make_payload(unsigned i) {
         return p;
 }
 
+/* Publish returned an id for it. */
+static bool has_id(const Message *m) {
+        return m->state == MSG_PUBLISHED || m->state == MSG_DELIVERED || m->state == MSG_FAILED;
+}
+
 static Message *find_message(uint64_t id) {
         for (unsigned i = 0; i < n_sent; i++)
-                if (messages[i].state != MSG_PENDING && messages[i].state != MSG_ERROR && messages[i].id == id)
+                if (has_id(&messages[i]) && messages[i].id == id)
                         return &messages[i];
         return NULL;
 }
@@ -247,6 +261,18 @@ static int on_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) 
         Message *msg = userdata;
         const sd_bus_error *e = sd_bus_message_get_error(m);
 
+        n_inflight--;
+        if (e && arg_retry && (sd_bus_error_has_name(e, SD_BUS_ERROR_SERVICE_UNKNOWN) ||
+                               sd_bus_error_has_name(e, SD_BUS_ERROR_NO_REPLY) ||
+                               sd_bus_error_has_name(e, SD_BUS_ERROR_NAME_HAS_NO_OWNER))) {
+                msg->state = MSG_RETRY;
+                free(msg->detail);
+                if (asprintf(&msg->detail, "%s: %s", e->name, strna(e->message)) < 0)
+                        msg->detail = NULL;
+                n_retry_wait++;
+                retry_at = now_usec() + RETRY_DELAY_USEC;
+                return 0;
+        }
         n_replied++;
         if (e) {
                 msg->state = MSG_ERROR;
@@ -315,7 +341,8 @@ static int publish_one(sd_bus *bus, const char *device_path, unsigned i) {
         Message *msg = &messages[i];
         int r;
 
-        msg->payload = make_payload(i);
+        if (!msg->payload)
+                msg->payload = make_payload(i);
         if (!msg->payload)
                 return -ENOMEM;
         if (device_path)
@@ -336,7 +363,25 @@ static int publish_one(sd_bus *bus, const char *device_path, unsigned i) {
                 r = sd_bus_call_async(bus, NULL, m, on_reply, msg, 0);
         if (r < 0)
                 return r;
-        n_sent++;
+        if (msg->state == MSG_RETRY) {
+                n_retry_wait--;
+                n_retried++;
+        }
+        msg->state = MSG_PENDING;
+        n_inflight++;
+        if (i == n_sent)
+                n_sent++;
+        return 0;
+}
+
+/* --retry-unavailable: once the pause is over, calls that found no daemon go out again, oldest first. */
+static int send_retries(sd_bus *bus, const char *device_path, uint64_t now) {
+        for (unsigned i = 0; i < n_sent && n_retry_wait > 0 && n_inflight < arg_window && now >= retry_at; i++)
+                if (messages[i].state == MSG_RETRY) {
+                        int r = publish_one(bus, device_path, i);
+                        if (r < 0)
+                                return r;
+                }
         return 0;
 }
 
@@ -360,7 +405,12 @@ static int run(sd_bus *bus, const char *device_path) {
                                 n_replied, arg_count);
                         return -ETIMEDOUT;
                 }
-                while (n_sent < arg_count && n_sent - n_replied < arg_window && now >= next_send) {
+                r = send_retries(bus, device_path, now);
+                if (r < 0) {
+                        fprintf(stderr, "pubclient: cannot send Publish: %s\n", strerror(-r));
+                        return r;
+                }
+                while (n_sent < arg_count && n_inflight < arg_window && n_retry_wait == 0 && now >= next_send) {
                         r = publish_one(bus, device_path, n_sent);
                         if (r < 0) {
                                 fprintf(stderr, "pubclient: cannot send Publish: %s\n", strerror(-r));
@@ -382,6 +432,8 @@ static int run(sd_bus *bus, const char *device_path) {
                 uint64_t until = deadline;
                 if (n_sent < arg_count && next_send > now)
                         until = MIN(until, next_send);
+                if (n_retry_wait > 0 && retry_at > now)
+                        until = MIN(until, retry_at);
                 r = sd_bus_wait(bus, until > now ? until - now : 0);
                 if (r < 0 && r != -EINTR) {
                         fprintf(stderr, "pubclient: sd_bus_wait: %s\n", strerror(-r));
@@ -393,7 +445,7 @@ static int run(sd_bus *bus, const char *device_path) {
 static void print_summary(void) {
         json_object *o = json_object_new_object(), *ids = json_object_new_array(),
                     *payloads = json_object_new_array(), *errors = json_object_new_array(),
-                    *failures = json_object_new_array();
+                    *failures = json_object_new_array(), *published_payloads = json_object_new_array();
         unsigned published = 0, delivered = 0, failed = 0;
 
         for (unsigned i = 0; i < n_sent; i++) {
@@ -402,7 +454,7 @@ static void print_summary(void) {
                 json_object_array_add(payloads, json_object_new_string(m->payload));
                 if (m->state == MSG_PENDING)
                         continue;
-                if (m->state == MSG_ERROR) {
+                if (m->state == MSG_ERROR || m->state == MSG_RETRY) {
                         json_object *e = json_object_new_object();
                         json_object_object_add(e, "index", json_object_new_int((int) i));
                         json_object_object_add(e, "error", json_object_new_string(strna(m->detail)));
@@ -411,6 +463,7 @@ static void print_summary(void) {
                 }
                 published++;
                 json_object_array_add(ids, json_object_new_uint64(m->id));
+                json_object_array_add(published_payloads, json_object_new_string(m->payload));
                 if (m->state == MSG_DELIVERED)
                         delivered++;
                 if (m->state == MSG_FAILED) {
@@ -428,6 +481,8 @@ static void print_summary(void) {
         json_object_object_add(o, "payloads", payloads);
         json_object_object_add(o, "errors", errors);
         json_object_object_add(o, "failures", failures);
+        json_object_object_add(o, "published_payloads", published_payloads);
+        json_object_object_add(o, "retried", json_object_new_int((int) n_retried));
         if (arg_all_signals) {
                 json_object *signals = json_object_new_array();
                 unsigned foreign = 0;
@@ -437,8 +492,7 @@ static void print_summary(void) {
                         bool own = false;
 
                         for (unsigned k = 0; k < n_sent && !own; k++)
-                                own = messages[k].state != MSG_PENDING && messages[k].state != MSG_ERROR &&
-                                      messages[k].id == seen[i].id;
+                                own = has_id(&messages[k]) && messages[k].id == seen[i].id;
                         foreign += !own;
                         json_object_object_add(s, "id", json_object_new_uint64(seen[i].id));
                         json_object_object_add(s, "signal",
@@ -494,7 +548,7 @@ int main(int argc, char *argv[]) {
         r = run(bus, device_path);
         print_summary();
         for (unsigned i = 0; i < n_sent; i++) {
-                published += messages[i].state != MSG_PENDING && messages[i].state != MSG_ERROR;
+                published += has_id(&messages[i]);
                 delivered += messages[i].state == MSG_DELIVERED;
         }
         if (r < 0 || published != arg_count)
