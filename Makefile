@@ -26,7 +26,7 @@ WARNINGS += -Werror
 endif
 
 SHARED_PKGS := libsystemd gnutls json-c libcoap-3-gnutls libcbor
-DAEMON_PKGS := $(SHARED_PKGS) sqlite3 inih libcurl libcbor
+DAEMON_PKGS := $(SHARED_PKGS) sqlite3 inih libcurl libcbor libnl-route-3.0
 CLOUDSIM_PKGS := $(SHARED_PKGS) libmicrohttpd libcbor
 TEST_PKGS := $(DAEMON_PKGS) $(CLOUDSIM_PKGS) cmocka
 

@@ -289,6 +289,11 @@ void bus_manager_emit_changed(Manager *m) {
                                                       "QueueBytes", NULL);
 }
 
+void bus_manager_emit_online_changed(Manager *m) {
+        if (m->bus)
+                (void) sd_bus_emit_properties_changed(m->bus, "/org/iotpub1", "org.iotpub1.Manager", "Online", NULL);
+}
+
 static int property_get_queue(sd_bus *bus, const char *path, const char *interface, const char *property,
                               sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;

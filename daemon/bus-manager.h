@@ -19,3 +19,4 @@ void bus_manager_emit_delivered(Manager *m, const char *destination, uint64_t id
 void bus_manager_emit_failed(Manager *m, const char *destination, uint64_t id, const char *reason);
 
 void bus_manager_emit_changed(Manager *m);
+void bus_manager_emit_online_changed(Manager *m);

@@ -69,8 +69,12 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 static int on_release(sd_event_source *s, void *userdata) {
         CoapGlue *g = userdata;
 
-        for (size_t i = 0; i < g->n_released; i++)
+        for (size_t i = 0; i < g->n_released; i++) {
+                /* Cancels what is queued for retransmission first: each queued message holds a reference, so a
+                 * release alone would leave it retransmitting (and its timer running) into the void. */
+                coap_session_disconnected(g->released[i], COAP_NACK_NOT_DELIVERABLE);
                 coap_session_release(g->released[i]);
+        }
         g->n_released = 0;
         coap_glue_rearm(g);
         return 0;

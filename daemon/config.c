@@ -84,6 +84,15 @@ static int on_key(void *userdata, const char *section, const char *name, const c
                 (void) snprintf(p->config.admin_group, sizeof(p->config.admin_group), "%s", value);
                 return 1;
         }
+        if (streq(name, "Interface")) {
+                if (strlen(value) >= CONFIG_INTERFACE_MAX || strpbrk(value, " \t:/") || streq(value, ".") ||
+                    streq(value, "..")) {
+                        config_error(p, "Interface= '%s' is not an interface name", value);
+                        return 0;
+                }
+                (void) snprintf(p->config.interface, sizeof(p->config.interface), "%s", value);
+                return 1;
+        }
         for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
                 if (!streq(name, keys[i].name))
                         continue;

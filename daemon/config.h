@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #define CONFIG_GROUP_MAX 64
+#define CONFIG_INTERFACE_MAX 16 /* IFNAMSIZ */
 
 typedef struct Config {
         uint64_t max_queue_messages;
@@ -14,6 +15,7 @@ typedef struct Config {
         char admin_group[CONFIG_GROUP_MAX];   /* members may call admin methods; "" = root only */
         uint64_t backoff_min_usec;
         uint64_t backoff_max_usec;
+        char interface[CONFIG_INTERFACE_MAX]; /* the uplink to watch; "" = any */
 } Config;
 
 void config_defaults(Config *c);

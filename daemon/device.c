@@ -5,6 +5,7 @@
 #include "device.h"
 #include "log.h"
 #include "manager.h"
+#include "netmon.h"
 #include "transport.h"
 
 static const char *const device_state_table[_DEVICE_STATE_MAX] = {
@@ -32,6 +33,7 @@ int device_new(Manager *m, Identity *id, Device **ret) {
         d->manager = m;
         d->identity = id;
         d->state = DEVICE_IDLE;
+        d->loopback_endpoint = netmon_endpoint_is_loopback(id->endpoint);
         r = sd_bus_path_encode("/org/iotpub1/device", id->name, &d->object_path);
         if (r < 0) {
                 d->identity = NULL;

@@ -53,6 +53,7 @@ typedef struct Device {
         uint64_t token_expires_usec;
         DeviceCounters counters;
         unsigned changed; /* DeviceProperty bits not yet signalled */
+        bool loopback_endpoint; /* needs no uplink (see netmon_endpoint_is_loopback()) */
 } Device;
 
 /* Takes ownership of id on success. */

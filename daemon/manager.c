@@ -26,6 +26,10 @@ static int on_changed(sd_event_source *s, void *userdata) {
                 bus_manager_emit_changed(m);
                 expiry_schedule(m->expiry);
         }
+        if (m->online_changed) {
+                m->online_changed = false;
+                bus_manager_emit_online_changed(m);
+        }
         return 0;
 }
 
@@ -48,8 +52,44 @@ Device *manager_find_device(Manager *m, const char *name) {
 }
 
 static void manager_notify_status(Manager *m) {
-        (void) sd_notifyf(false, "STATUS=Serving %zu device(s), %" PRIu64 " message(s) queued.", m->n_devices,
-                          outbox_count(m->outbox));
+        (void) sd_notifyf(false, "STATUS=Serving %zu device(s), %" PRIu64 " message(s) queued%s.",
+                          m->n_devices, outbox_count(m->outbox), m->online ? "" : ", offline (no uplink)");
+}
+
+static void on_network_changed(void *userdata, const NetmonStatus *status, bool online_changed) {
+        Manager *m = userdata;
+        char name[IF_NAMESIZE] = "?";
+
+        if (status->online)
+                (void) if_indextoname((unsigned) status->ifindex, name);
+        if (online_changed) {
+                m->online = status->online;
+                m->online_changed = true;
+                manager_schedule_changed(m);
+                if (m->online)
+                        log_info("Uplink %s is available: sending what is queued.", name);
+                else
+                        log_notice("No uplink: holding messages until one appears.");
+                manager_notify_status(m);
+        } else
+                log_info("The addresses of uplink %s changed.", name);
+        for (size_t i = 0; i < m->n_devices; i++)
+                transport_network_changed(m->devices[i]->transport, !online_changed && status->online);
+}
+
+/* Follows links, addresses and routes; without netlink, the daemon behaves as if an uplink always existed. */
+static void manager_watch_network(Manager *m) {
+        int r;
+
+        r = netmon_new(m->event, m->config.interface, on_network_changed, m, &m->netmon);
+        if (r < 0) {
+                log_warning_errno(r, "Cannot watch the network, assuming an uplink: %m");
+                return;
+        }
+        m->online = netmon_status(m->netmon)->online;
+        if (!m->online)
+                log_notice("No uplink%s%s: holding messages until one appears.",
+                           isempty(m->config.interface) ? "" : " on ", m->config.interface);
 }
 
 static int on_name_acquired(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
@@ -143,6 +183,8 @@ static void manager_apply_config(Manager *m, const Config *c) {
         }
         for (size_t i = 0; i < m->n_devices; i++)
                 transport_configure(m->devices[i]->transport, &m->config);
+        if (m->netmon)
+                (void) netmon_set_interface(m->netmon, c->interface);
 }
 
 /* Loads iotpubd.conf and the access rules; nothing changes unless both are valid. */
@@ -213,6 +255,7 @@ int manager_start(Manager *m) {
         r = coap_glue_new(m->event, &m->coap);
         if (r < 0)
                 return log_error_errno(r, "Cannot set up libcoap: %m");
+        manager_watch_network(m);
         r = manager_devices_load(m);
         if (r < 0)
                 return r;
@@ -279,6 +322,7 @@ Manager *manager_free(Manager *m) {
         /* Commits the open group transaction and answers its callers, so the bus must still be up. */
         expiry_free(m->expiry);
         outbox_free(m->outbox);
+        netmon_free(m->netmon);
         coap_glue_free(m->coap);
         sd_bus_slot_unref(m->name_slot);
         sd_bus_flush_close_unref(m->bus);

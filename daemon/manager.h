@@ -10,6 +10,7 @@
 #include "coap-glue.h"
 #include "config.h"
 #include "device.h"
+#include "netmon.h"
 #include "expiry.h"
 #include "outbox.h"
 
@@ -28,9 +29,11 @@ typedef struct Manager {
         CoapGlue *coap;
         Device **devices;        /* sorted by name */
         size_t n_devices;
-        bool online;
+        Netmon *netmon;          /* NULL if the network cannot be watched: then always online */
+        bool online;             /* an uplink exists */
         bool ready;
         bool queue_changed;      /* QueueMessages/QueueBytes not yet signalled */
+        bool online_changed;     /* Online not yet signalled */
         sd_event_source *changed_source;
         sd_bus_slot *name_slot;
 } Manager;

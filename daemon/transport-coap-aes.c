@@ -158,5 +158,6 @@ const TransportVTable transport_coap_aes_vtable = {
         .authenticate = coap_aes_authenticate,
         .send = coap_aes_send,
         .reset = coap_aes_reset,
+        .disconnect = transport_coap_disconnect,
         .max_payload = coap_aes_max_payload,
 };

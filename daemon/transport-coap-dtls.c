@@ -105,5 +105,6 @@ const TransportVTable transport_coap_dtls_vtable = {
         .authenticate = coap_dtls_authenticate,
         .send = coap_dtls_send,
         .reset = coap_dtls_reset,
+        .disconnect = transport_coap_disconnect,
         .max_payload = coap_dtls_max_payload,
 };

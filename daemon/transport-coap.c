@@ -17,6 +17,12 @@ void transport_coap_reset(TransportCoap *c) {
         c->token = erase_and_free(c->token);
 }
 
+void transport_coap_disconnect(Transport *t) {
+        TransportCoap *c = (TransportCoap *) t;
+
+        c->session = coap_glue_session_free(c->session);
+}
+
 /* Opens the session if needed and picks the next request's token. */
 static int coap_request_start(TransportCoap *c, uint8_t token[static COAP_MSG_TOKEN_SIZE]) {
         int r = c->session ? 0 : c->ops->open(c);

@@ -92,6 +92,11 @@ static void transport_backoff(Transport *t, const char *error) {
                 log_device_debug(device_name(d), "Retrying in %.1f s.", (double) delay / 1e6);
         if (error)
                 device_set_last_error(d, error);
+        if (!transport_reachable(t)) {
+                /* No timer while offline: the uplink's return kicks us. */
+                device_set_state(d, DEVICE_OFFLINE);
+                return;
+        }
         if (d->state != DEVICE_ERROR)
                 device_set_state(d, DEVICE_BACKOFF);
 
@@ -140,6 +145,10 @@ static void transport_drain(Transport *t) {
 
         if (t->busy || t->backoff_timer)
                 return;
+        if (!transport_reachable(t)) {
+                device_set_state(d, DEVICE_OFFLINE);
+                return;
+        }
         if (t->reauth_requested) {
                 /* Authenticate now, even with nothing queued: the administrator asked for it. */
                 t->reauth_requested = false;
@@ -147,10 +156,6 @@ static void transport_drain(Transport *t) {
                 t->vtable->reset(t);
                 transport_token_forget(t);
                 transport_start_auth(t);
-                return;
-        }
-        if (!d->manager->online) {
-                device_set_state(d, DEVICE_OFFLINE);
                 return;
         }
         r = transport_next(t, &e);
@@ -300,6 +305,39 @@ void transport_flush(Transport *t) {
 void transport_reauthenticate(Transport *t) {
         /* Applied when nothing is outstanding, so a reply in flight is never orphaned. */
         t->reauth_requested = true;
+        transport_flush(t);
+}
+
+bool transport_reachable(const Transport *t) {
+        return t->device->manager->online || t->device->loopback_endpoint;
+}
+
+/* Drops the session and the request on it; the message stays queued and is sent again later. */
+static void transport_abandon(Transport *t) {
+        if (!t->vtable->disconnect)
+                return;
+        t->vtable->disconnect(t);
+        t->busy = false;
+        t->inflight = outbox_entry_free(t->inflight);
+}
+
+void transport_network_changed(Transport *t, bool reconnect) {
+        Device *d = t->device;
+
+        if (d->loopback_endpoint)
+                return;
+        if (!transport_reachable(t)) {
+                t->backoff_timer = sd_event_source_unref(t->backoff_timer);
+                transport_abandon(t);
+                if (!t->busy)
+                        device_set_state(d, DEVICE_OFFLINE);
+                return;
+        }
+        if (reconnect) {
+                log_device_info(device_name(d), "The source address changed, opening a new session.");
+                transport_abandon(t);
+        }
+        t->backoff_step = 0;
         transport_flush(t);
 }
 

@@ -33,6 +33,9 @@ typedef struct TransportVTable {
         int (*send)(Transport *t, const OutboxEntry *e);
         /* Forget the session and the credentials obtained from the cloud. */
         void (*reset)(Transport *t);
+        /* Optional: drop the network session and abandon what is outstanding on it (its completion is never
+         * reported), keeping the credentials. Used when the uplink goes away or changes its address. */
+        void (*disconnect)(Transport *t);
         /* Largest payload one message to topic may carry. */
         size_t (*max_payload)(const Identity *id, const char *topic);
 } TransportVTable;
@@ -74,6 +77,13 @@ void transport_reauthenticate(Transport *t);
 
 /* Moves e to the failed list with reason, counts it and tells its publisher (nothing if it is already gone). */
 void transport_fail_message(Transport *t, const OutboxEntry *e, const char *reason);
+
+/* Whether the device can reach its cloud: the Manager sees an uplink, or the endpoint is on loopback. */
+bool transport_reachable(const Transport *t);
+/* The uplink came or went (Manager.online), or with reconnect its source address changed: going offline stops
+ * every attempt and timer; coming online sends at once, without waiting out a backoff; reconnect re-opens the
+ * session. Devices with a loopback endpoint ignore all of it. */
+void transport_network_changed(Transport *t, bool reconnect);
 
 /* Fails every committed queued message of the device with reason, telling each publisher. */
 int transport_fail_queued(Transport *t, const char *reason, uint64_t *ret_count);
