@@ -393,9 +393,11 @@ static int outbox_remove(Outbox *o, uint64_t id, char **ret_device, char **ret_t
         return r;
 }
 
-int outbox_delivered(Outbox *o, uint64_t id, const char *cloud_id) {
+/* Removes a queued message and records where it went: stmt is STMT_DELIVERED (note: the cloud's id) or
+ * STMT_FAILED (note: the reason). */
+static int outbox_retire(Outbox *o, uint64_t id, int stmt, const char *note, const char *what) {
         _cleanup_free_ char *device = NULL, *topic = NULL;
-        sqlite3_stmt *s = o->stmt[STMT_DELIVERED];
+        sqlite3_stmt *s = o->stmt[stmt];
         int64_t uid = 0;
         int r;
 
@@ -406,29 +408,18 @@ int outbox_delivered(Outbox *o, uint64_t id, const char *cloud_id) {
         (void) sqlite3_bind_text(s, 2, device, -1, SQLITE_STATIC);
         (void) sqlite3_bind_text(s, 3, topic, -1, SQLITE_STATIC);
         (void) sqlite3_bind_int64(s, 4, uid);
-        (void) sqlite3_bind_text(s, 5, cloud_id, -1, SQLITE_STATIC);
+        (void) sqlite3_bind_text(s, 5, note, -1, SQLITE_STATIC);
         (void) sqlite3_bind_int64(s, 6, (sqlite3_int64) outbox_now_usec());
-        r = outbox_step_done(o, s, "record delivery");
+        r = outbox_step_done(o, s, what);
         return r < 0 ? r : 1;
 }
 
-int outbox_failed(Outbox *o, uint64_t id, const char *reason) {
-        _cleanup_free_ char *device = NULL, *topic = NULL;
-        sqlite3_stmt *s = o->stmt[STMT_FAILED];
-        int64_t uid = 0;
-        int r;
+int outbox_delivered(Outbox *o, uint64_t id, const char *cloud_id) {
+        return outbox_retire(o, id, STMT_DELIVERED, cloud_id, "record delivery");
+}
 
-        r = outbox_remove(o, id, &device, &topic, &uid);
-        if (r <= 0)
-                return r;
-        (void) sqlite3_bind_int64(s, 1, (sqlite3_int64) id);
-        (void) sqlite3_bind_text(s, 2, device, -1, SQLITE_STATIC);
-        (void) sqlite3_bind_text(s, 3, topic, -1, SQLITE_STATIC);
-        (void) sqlite3_bind_int64(s, 4, uid);
-        (void) sqlite3_bind_text(s, 5, reason, -1, SQLITE_STATIC);
-        (void) sqlite3_bind_int64(s, 6, (sqlite3_int64) outbox_now_usec());
-        r = outbox_step_done(o, s, "record failure");
-        return r < 0 ? r : 1;
+int outbox_failed(Outbox *o, uint64_t id, const char *reason) {
+        return outbox_retire(o, id, STMT_FAILED, reason, "record failure");
 }
 
 uint64_t outbox_count(Outbox *o) {
