@@ -32,31 +32,37 @@ static int datum_take(gnutls_datum_t *d, void **ret, size_t *ret_len) {
         return 0;
 }
 
-static int empty_result(void **ret, size_t *ret_len) {
-        char *p = calloc(1, 1);
+/* Runs one of GnuTLS's encoders or decoders over len bytes; empty input gives an empty string without calling
+ * GnuTLS. */
+static int codec_run(int (*codec)(const gnutls_datum_t *in, gnutls_datum_t *out), const void *data, size_t len,
+                     void **ret, size_t *ret_len) {
+        gnutls_datum_t in = { .data = (unsigned char *) data, .size = (unsigned) len }, out = {};
+        int r;
 
-        if (!p)
-                return -ENOMEM;
-        if (ret_len)
-                *ret_len = 0;
-        *ret = p;
-        return 0;
+        if (len == 0) {
+                char *p = calloc(1, 1);
+
+                if (!p)
+                        return -ENOMEM;
+                if (ret_len)
+                        *ret_len = 0;
+                *ret = p;
+                return 0;
+        }
+        r = codec(&in, &out);
+        if (r < 0)
+                return gnutls_to_errno(r);
+        return datum_take(&out, ret, ret_len);
 }
 
 int hex_encode(const void *data, size_t len, bool upper, char **ret) {
-        gnutls_datum_t in = { .data = (unsigned char *) data, .size = (unsigned) len }, out = {};
         char *s;
         int r;
 
         if (!ret || (!data && len > 0) || len > UINT_MAX / 2)
                 return -EINVAL;
-        if (len == 0)
-                return empty_result((void **) ret, NULL);
 
-        r = gnutls_hex_encode2(&in, &out);
-        if (r < 0)
-                return gnutls_to_errno(r);
-        r = datum_take(&out, (void **) &s, NULL);
+        r = codec_run(gnutls_hex_encode2, data, len, (void **) &s, NULL);
         if (r < 0)
                 return r;
 
@@ -68,9 +74,7 @@ int hex_encode(const void *data, size_t len, bool upper, char **ret) {
 }
 
 int hex_decode(const char *text, void **ret, size_t *ret_len) {
-        gnutls_datum_t in, out = {};
         size_t len;
-        int r;
 
         if (!text || !ret)
                 return -EINVAL;
@@ -82,35 +86,17 @@ int hex_decode(const char *text, void **ret, size_t *ret_len) {
         for (size_t i = 0; i < len; i++)
                 if (!isxdigit((unsigned char) text[i]))
                         return -EINVAL;
-        if (len == 0)
-                return empty_result(ret, ret_len);
-
-        in = (gnutls_datum_t) { .data = (unsigned char *) text, .size = (unsigned) len };
-        r = gnutls_hex_decode2(&in, &out);
-        if (r < 0)
-                return gnutls_to_errno(r);
-        return datum_take(&out, ret, ret_len);
+        return codec_run(gnutls_hex_decode2, text, len, ret, ret_len);
 }
 
 int base64_encode(const void *data, size_t len, char **ret) {
-        gnutls_datum_t in = { .data = (unsigned char *) data, .size = (unsigned) len }, out = {};
-        int r;
-
         if (!ret || (!data && len > 0) || len > UINT_MAX / 2)
                 return -EINVAL;
-        if (len == 0)
-                return empty_result((void **) ret, NULL);
-
-        r = gnutls_base64_encode2(&in, &out);
-        if (r < 0)
-                return gnutls_to_errno(r);
-        return datum_take(&out, (void **) ret, NULL);
+        return codec_run(gnutls_base64_encode2, data, len, (void **) ret, NULL);
 }
 
 int base64_decode(const char *text, void **ret, size_t *ret_len) {
-        gnutls_datum_t in, out = {};
         size_t len;
-        int r;
 
         if (!text || !ret)
                 return -EINVAL;
@@ -118,12 +104,5 @@ int base64_decode(const char *text, void **ret, size_t *ret_len) {
         len = strlen(text);
         if (len > UINT_MAX)
                 return -EINVAL;
-        if (len == 0)
-                return empty_result(ret, ret_len);
-
-        in = (gnutls_datum_t) { .data = (unsigned char *) text, .size = (unsigned) len };
-        r = gnutls_base64_decode2(&in, &out);
-        if (r < 0)
-                return gnutls_to_errno(r);
-        return datum_take(&out, ret, ret_len);
+        return codec_run(gnutls_base64_decode2, text, len, ret, ret_len);
 }
