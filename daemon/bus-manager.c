@@ -35,14 +35,8 @@ static int check_publish_access(Manager *m, sd_bus_message *msg, Device *d, cons
                 return sd_bus_error_setf(error, BUS_ERROR_ACCESS_DENIED,
                                          "Cannot determine who is calling, so publishing is refused.");
         AclCaller ac = caller_to_acl(&c);
-        allowed = acl_check(m->acl, &ac,
-                            &(AclTarget) {
-                                    .device = device_name(d),
-                                    .product_key = d->identity->product_key,
-                                    .device_name = d->identity->device_name,
-                                    .topic = topic,
-                            },
-                            &rule, &location);
+        AclTarget at = device_to_acl(d, topic);
+        allowed = acl_check(m->acl, &ac, &at, &rule, &location);
         if (!allowed)
                 r = sd_bus_error_setf(error, BUS_ERROR_ACCESS_DENIED,
                                       "User %s (uid %u) may not publish to %s on device %s: %s%s%s. See "

@@ -153,6 +153,7 @@ int bus_method_explain_access(sd_bus_message *msg, void *userdata, sd_bus_error 
         const char *unit, *name, *topic, *rule, *location;
         Manager *m = userdata;
         struct passwd *pw;
+        AclTarget target;
         Caller c = {};
         size_t n_gids = 0;
         bool admin, allowed;
@@ -179,6 +180,7 @@ int bus_method_explain_access(sd_bus_message *msg, void *userdata, sd_bus_error 
         r = groups_of((uid_t) uid, pw, &gids, &n_gids);
         if (r < 0)
                 return r;
+        target = device_to_acl(d, topic);
         allowed = acl_check(m->acl,
                             &(AclCaller) {
                                     .uid = (uid_t) uid,
@@ -187,12 +189,6 @@ int bus_method_explain_access(sd_bus_message *msg, void *userdata, sd_bus_error 
                                     .n_gids = n_gids,
                                     .unit = isempty(unit) ? NULL : unit,
                             },
-                            &(AclTarget) {
-                                    .device = device_name(d),
-                                    .product_key = d->identity->product_key,
-                                    .device_name = d->identity->device_name,
-                                    .topic = topic,
-                            },
-                            &rule, &location);
+                            &target, &rule, &location);
         return sd_bus_reply_method_return(msg, "bss", allowed, rule, location);
 }

@@ -59,6 +59,15 @@ Device *device_free(Device *d) {
         return NULL;
 }
 
+AclTarget device_to_acl(const Device *d, const char *topic) {
+        return (AclTarget) {
+                .device = device_name(d),
+                .product_key = d->identity->product_key,
+                .device_name = d->identity->device_name,
+                .topic = topic,
+        };
+}
+
 void device_property_changed(Device *d, DeviceProperty p) {
         d->changed |= p;
         manager_schedule_changed(d->manager);

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdint.h>
 
+#include "acl.h"
 #include "identity.h"
 #include "macro.h"
 
@@ -64,6 +65,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Device *, device_free);
 static inline const char *device_name(const Device *d) {
         return d->identity->name;
 }
+
+/* What access rules match for a message to topic on this device. */
+AclTarget device_to_acl(const Device *d, const char *topic);
 
 void device_set_state(Device *d, DeviceState s);
 void device_set_last_error(Device *d, const char *error);
