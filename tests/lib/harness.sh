@@ -536,3 +536,17 @@ expect_gcall_ok() {
         gcall "${opts[@]}" "$@" || fail "$what: the call failed: $(head -c 300 "$GCALL_ERR")"
         harness_log "ok: $what"
 }
+
+# --- Fault tests. figure NAME VALUE: one "figure: NAME=VALUE" line for the README's table.
+figure() { printf 'figure: %s=%s\n' "$1" "$2"; }
+# record_promise DEVICE-NAME [--ordered] PUBCLIENT-JSON...: every returned id's payload is in the record; prints a
+# figure line for each of promised, recorded, duplicates, lost, unpromised (and order). Fails if any is lost.
+record_promise() {
+        local dev=$1 opts=() line kv rc=0
+        shift
+        [[ ${1:-} != --ordered ]] || { opts+=(--ordered); shift; }
+        line=$(python3 "$HARNESS_LIB/record.py" promise "$RECORD" --device="$dev" "${opts[@]}" \
+                "${@/#/--pubclient=}") || rc=1
+        for kv in $line; do figure "${kv%%=*}" "${kv#*=}"; done
+        return $rc
+}

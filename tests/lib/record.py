@@ -4,7 +4,11 @@
 # that a device's published payloads are exactly the expected bytes, in order, with nothing lost or extra.
 """usage: record.py count RECORD [--event=E] [--device=DN]
        record.py check RECORD --device=DN (--pubclient=JSON | --expect=FILE)... [--topic=T] [--allow-duplicates]
-FILE has one base64 payload a line; JSON is pubclient's summary (its "payloads" are plain strings)."""
+       record.py promise RECORD --device=DN --pubclient=JSON... [--ordered]
+FILE has one base64 payload a line; JSON is pubclient's summary (its "payloads" are plain strings).
+promise: every payload whose Publish returned an id ("published_payloads") must be recorded; prints
+"promised= recorded= duplicates= lost= unpromised=" (and "order=ok|broken" with --ordered: each JSON's
+payloads appear in its order, counting first occurrences)."""
 
 import argparse
 import base64
@@ -82,9 +86,34 @@ def check(args, events):
     return 1 if errors else 0
 
 
+def promise(args, events):
+    got = [base64.b64decode(e.get("payload", "")).decode(errors="replace") for e in events
+           if e.get("event") == "publish" and e.get("deviceName") == args.device]
+    first = {}
+    for i, p in enumerate(got):
+        first.setdefault(p, i)
+    promised, order_ok = [], True
+    for _, path in args.sources:
+        with open(path, encoding="utf-8") as f:
+            mine = json.load(f).get("published_payloads", [])
+        promised += mine
+        pos = [first[p] for p in mine if p in first]
+        order_ok = order_ok and pos == sorted(pos)
+    lost = [p for p in promised if p not in first]
+    unpromised = len(set(first) - set(promised))
+    line = (f"promised={len(promised)} recorded={len(got)} duplicates={len(got) - len(first)} "
+            f"lost={len(lost)} unpromised={unpromised}")
+    if args.ordered:
+        line += f" order={'ok' if order_ok else 'broken'}"
+    print(line)
+    if lost:
+        print(f"record.py: first lost payload: {lost[0][:60]!r}", file=sys.stderr)
+    return 1 if lost or (args.ordered and not order_ok) else 0
+
+
 def main():
     ap = argparse.ArgumentParser(usage=__doc__)
-    ap.add_argument("command", choices=["count", "check"])
+    ap.add_argument("command", choices=["count", "check", "promise"])
     ap.add_argument("record")
     ap.add_argument("--event", default="publish")
     ap.add_argument("--device")
@@ -93,6 +122,7 @@ def main():
     ap.add_argument("--expect", dest="sources", action="append", type=lambda p: ("expect", p))
     ap.add_argument("--topic", help="every entry of the device must have this topic")
     ap.add_argument("--allow-duplicates", action="store_true")
+    ap.add_argument("--ordered", action="store_true", help="promise: also check the order per JSON")
     args = ap.parse_args()
     events = load(args.record)
     if args.command == "count":
@@ -100,8 +130,8 @@ def main():
                   and (args.device is None or e.get("deviceName") == args.device)))
         return 0
     if not args.device or not args.sources:
-        ap.error("check needs --device and --pubclient or --expect")
-    return check(args, events)
+        ap.error(f"{args.command} needs --device and --pubclient or --expect")
+    return promise(args, events) if args.command == "promise" else check(args, events)
 
 
 if __name__ == "__main__":
