@@ -8,7 +8,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -20,6 +19,7 @@
 #include "../../daemon/acl.h"
 #include "log.h"
 #include "macro.h"
+#include "test-util.h"
 
 #define NO_SUCH_USER "iotpub-test-no-such-user"
 #define NO_SUCH_GROUP "iotpub-test-no-such-group"
@@ -65,33 +65,11 @@ static void on_log(void *userdata, const char *message) {
         seen_add(userdata, message);
 }
 
-static void rm_rf_dir(const char *dir) {
-        DIR *d = opendir(dir);
-        struct dirent *de;
-
-        if (!d)
-                return;
-        while ((de = readdir(d))) {
-                char p[512];
-
-                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-                        continue;
-                (void) snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
-                if (de->d_type == DT_DIR)
-                        rm_rf_dir(p);
-                else
-                        (void) unlink(p);
-        }
-        closedir(d);
-        (void) rmdir(dir);
-}
-
 static int setup(void **state) {
         Fixture *f = calloc(1, sizeof(*f));
 
         assert_non_null(f);
-        (void) snprintf(f->dir, sizeof(f->dir), "/tmp/test-acl-XXXXXX");
-        assert_non_null(mkdtemp(f->dir));
+        test_mkdtemp(f->dir, sizeof(f->dir), "acl");
         /* Error messages are checked through the capture; keep them off stderr. */
         log_set_max_level(LOG_CRIT);
         log_set_capture(on_log, &f->logged);
@@ -105,7 +83,7 @@ static int teardown(void **state) {
         log_set_capture(NULL, NULL);
         seen_clear(&f->problems);
         seen_clear(&f->logged);
-        rm_rf_dir(f->dir);
+        test_rm_rf(f->dir);
         free(f);
         return 0;
 }
@@ -113,17 +91,13 @@ static int teardown(void **state) {
 /* Writes NAME (relative to the configuration directory; "acl.d/..." creates acl.d). */
 static void write_file(const Fixture *f, const char *name, const char *content) {
         char path[256];
-        FILE *fp;
 
         if (startswith(name, "acl.d/")) {
                 (void) snprintf(path, sizeof(path), "%s/acl.d", f->dir);
                 assert_true(mkdir(path, 0755) == 0 || errno == EEXIST);
         }
         (void) snprintf(path, sizeof(path), "%s/%s", f->dir, name);
-        fp = fopen(path, "we");
-        assert_non_null(fp);
-        assert_true(fputs(content, fp) >= 0);
-        assert_int_equal(fclose(fp), 0);
+        test_write_file(path, 0644, content);
 }
 
 static void remove_file(const Fixture *f, const char *name) {

@@ -18,6 +18,7 @@
 #include "client.h"
 #include "iotpub.h"
 #include "macro.h"
+#include "test-util.h"
 
 typedef struct Fixture {
         char dir[64];
@@ -33,8 +34,7 @@ static int setup(void **state) {
         Fixture *f = calloc(1, sizeof(*f));
 
         assert_non_null(f);
-        strcpy(f->dir, "/tmp/test-client-args.XXXXXX");
-        assert_non_null(mkdtemp(f->dir));
+        test_mkdtemp(f->dir, sizeof(f->dir), "client-args");
         snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/bus", f->dir);
         snprintf(f->address, sizeof(f->address), "unix:path=%s", sa.sun_path);
         f->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -48,13 +48,10 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
         Fixture *f = *state;
-        char path[96];
 
         assert_null(iotpub_close(f->client));
         safe_close(f->listen_fd);
-        snprintf(path, sizeof(path), "%s/bus", f->dir);
-        unlink(path);
-        rmdir(f->dir);
+        test_rm_rf(f->dir);
         free(f);
         return 0;
 }

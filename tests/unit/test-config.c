@@ -14,6 +14,7 @@
 
 #include "../../daemon/config.h"
 #include "macro.h"
+#include "test-util.h"
 
 #define USEC_PER_SEC 1000000ULL
 
@@ -26,8 +27,7 @@ static int setup(void **state) {
         Fixture *f = calloc(1, sizeof(*f));
 
         assert_non_null(f);
-        (void) snprintf(f->dir, sizeof(f->dir), "/tmp/test-config-XXXXXX");
-        assert_non_null(mkdtemp(f->dir));
+        test_mkdtemp(f->dir, sizeof(f->dir), "config");
         (void) snprintf(f->path, sizeof(f->path), "%s/iotpubd.conf", f->dir);
         *state = f;
         return 0;
@@ -43,11 +43,7 @@ static int teardown(void **state) {
 }
 
 static void write_conf(const Fixture *f, const char *content) {
-        FILE *fp = fopen(f->path, "we");
-
-        assert_non_null(fp);
-        assert_int_equal(fputs(content, fp) >= 0, 1);
-        assert_int_equal(fclose(fp), 0);
+        test_write_file(f->path, 0644, content);
 }
 
 /* Values that differ from every default, to tell "unchanged" from "reset". */

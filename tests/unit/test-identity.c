@@ -7,7 +7,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +17,7 @@
 #include "../../daemon/identity.h"
 #include "log.h"
 #include "macro.h"
+#include "test-util.h"
 
 #define SECRET_INLINE "Inl1neSecretValue7fd2a9c4e1b0"
 #define SECRET_FILE "F1leSecretValue3c8e5a0d92b7"
@@ -31,33 +31,11 @@ typedef struct Fixture {
         char log[96];
 } Fixture;
 
-static void rm_rf_dir(const char *dir) {
-        DIR *d = opendir(dir);
-        struct dirent *de;
-
-        if (!d)
-                return;
-        while ((de = readdir(d))) {
-                char p[512];
-
-                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-                        continue;
-                (void) snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
-                if (de->d_type == DT_DIR)
-                        rm_rf_dir(p);
-                else
-                        (void) unlink(p);
-        }
-        closedir(d);
-        (void) rmdir(dir);
-}
-
 static int setup(void **state) {
         Fixture *f = calloc(1, sizeof(*f));
 
         assert_non_null(f);
-        (void) snprintf(f->dir, sizeof(f->dir), "/tmp/test-identity-XXXXXX");
-        assert_non_null(mkdtemp(f->dir));
+        test_mkdtemp(f->dir, sizeof(f->dir), "identity");
         (void) snprintf(f->creds, sizeof(f->creds), "%s/creds", f->dir);
         assert_int_equal(mkdir(f->creds, 0700), 0);
         (void) snprintf(f->log, sizeof(f->log), "%s/stderr.log", f->dir);
@@ -67,42 +45,16 @@ static int setup(void **state) {
         return 0;
 }
 
-static char *read_all(const char *path) {
-        char *buf = NULL;
-        size_t n = 0;
-        FILE *fp = fopen(path, "re");
-
-        if (!fp)
-                return strdup("");
-        if (getdelim(&buf, &n, '\0', fp) < 0) {
-                free(buf);
-                buf = strdup("");
-        }
-        fclose(fp);
-        assert_non_null(buf);
-        return buf;
-}
-
 /* Everything the module logged during the test, with every secret that was on disk checked to be absent. */
 static int teardown(void **state) {
         Fixture *f = *state;
-        _cleanup_free_ char *log = read_all(f->log);
+        _cleanup_free_ char *log = test_read_file(f->log);
 
-        rm_rf_dir(f->dir);
+        test_rm_rf(f->dir);
         free(f);
         for (size_t i = 0; i < ELEMENTSOF(secrets); i++)
                 assert_null(strstr(log, secrets[i]));
         return 0;
-}
-
-static void write_at(const char *path, mode_t mode, const char *content) {
-        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-
-        assert_true(fd >= 0);
-        assert_int_equal(write(fd, content, strlen(content)), (ssize_t) strlen(content));
-        /* fchmod: the umask must not decide what the test checks. */
-        assert_int_equal(fchmod(fd, mode), 0);
-        assert_int_equal(close(fd), 0);
 }
 
 static const char *path_in(const Fixture *f, const char *name) {
@@ -115,7 +67,7 @@ static const char *path_in(const Fixture *f, const char *name) {
 }
 
 static void write_conf(const Fixture *f, const char *name, mode_t mode, const char *content) {
-        write_at(path_in(f, name), mode, content);
+        test_write_file(path_in(f, name), mode, content);
 }
 
 /* identity_load() with stderr appended to the fixture's log, so teardown can look for secrets in it. */
@@ -216,7 +168,7 @@ static void test_secret_file(void **state) {
         _cleanup_(identity_freep) Identity *id = NULL;
         Fixture *f = *state;
 
-        write_at(path_in(f, "secret"), 0600, SECRET_FILE "\n\n");
+        test_write_file(path_in(f, "secret"), 0600, SECRET_FILE "\n\n");
         /* The identity file itself holds no secret, so 0644 is fine for it. */
         write_conf(f, "dev.conf", 0644,
                    "[Device]\nProductKey=pk\nDeviceName=dn\n"
@@ -241,9 +193,9 @@ static void test_secret_file(void **state) {
         assert_load_fails(f, "dev.conf", NULL, -EPERM);
 
         /* Empty, too long, or not a regular file. */
-        write_at(path_in(f, "secret"), 0600, "\n");
+        test_write_file(path_in(f, "secret"), 0600, "\n");
         assert_load_fails(f, "dev.conf", NULL, -EINVAL);
-        write_at(path_in(f, "secret"), 0600,
+        test_write_file(path_in(f, "secret"), 0600,
                  SECRET_FILE SECRET_FILE SECRET_FILE "\n");
         assert_load_fails(f, "dev.conf", NULL, -EINVAL);
         assert_int_equal(unlink(path_in(f, "secret")), 0);
@@ -270,7 +222,7 @@ static void test_secret_credential(void **state) {
 
         (void) snprintf(cred, sizeof(cred), "%s/iotpub.dev", f->creds);
         /* systemd owns the credentials directory; the file's mode is not ours to check. */
-        write_at(cred, 0444, SECRET_CRED "\n");
+        test_write_file(cred, 0444, SECRET_CRED "\n");
         write_conf(f, "dev.conf", 0644, "[Device]\nProductKey=pk\nDeviceName=dn\nSecretCredential=iotpub.dev\n");
 
         assert_int_equal(load_with_creds(f, "dev.conf", f->creds, &id), 0);
@@ -290,7 +242,7 @@ static void test_secret_sources(void **state) {
         write_conf(f, "none.conf", 0600, "[Device]\nProductKey=pk\nDeviceName=dn\n");
         assert_load_fails(f, "none.conf", NULL, -EINVAL);
 
-        write_at(path_in(f, "secret"), 0600, SECRET_FILE);
+        test_write_file(path_in(f, "secret"), 0600, SECRET_FILE);
         (void) snprintf(conf, sizeof(conf),
                         "[Device]\nProductKey=pk\nDeviceName=dn\nSecret=" SECRET_INLINE "\nSecretFile=%s\n",
                         path_in(f, "secret"));
@@ -396,7 +348,7 @@ static void test_errors_never_carry_the_secret(void **state) {
         write_conf(f, "dev.conf", 0600, "[Device]\nSecret=" SECRET_INLINE "\nProductKey=pk\nDeviceName=dn\nX=1\n");
         assert_load_fails(f, "dev.conf", NULL, -EINVAL);
 
-        log = read_all(f->log);
+        log = test_read_file(f->log);
         assert_non_null(strstr(log, "dev.conf"));
         assert_null(strstr(log, SECRET_INLINE));
 }

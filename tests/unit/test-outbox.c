@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "macro.h"
+#include "test-util.h"
 #include "../../daemon/outbox.h"
 
 #define MAX_COMMITS 256
@@ -49,24 +50,6 @@ static void on_change(void *userdata) {
         f->changes++;
 }
 
-static void rm_rf_dir(const char *dir) {
-        DIR *d = opendir(dir);
-        struct dirent *de;
-
-        if (!d)
-                return;
-        while ((de = readdir(d))) {
-                char p[512];
-
-                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-                        continue;
-                (void) snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
-                (void) unlink(p);
-        }
-        closedir(d);
-        (void) rmdir(dir);
-}
-
 static void fixture_open(Fixture *f) {
         assert_int_equal(outbox_open(f->event, f->path, &f->outbox), 0);
         outbox_set_change_callback(f->outbox, on_change, f);
@@ -76,8 +59,7 @@ static int setup(void **state) {
         Fixture *f = calloc(1, sizeof(*f));
 
         assert_non_null(f);
-        (void) snprintf(f->dir, sizeof(f->dir), "/tmp/test-outbox-XXXXXX");
-        assert_non_null(mkdtemp(f->dir));
+        test_mkdtemp(f->dir, sizeof(f->dir), "outbox");
         (void) snprintf(f->path, sizeof(f->path), "%s/outbox.db", f->dir);
         assert_int_equal(sd_event_new(&f->event), 0);
         fixture_open(f);
@@ -90,7 +72,7 @@ static int teardown(void **state) {
 
         outbox_free(f->outbox);
         sd_event_unref(f->event);
-        rm_rf_dir(f->dir);
+        test_rm_rf(f->dir);
         free(f);
         return 0;
 }

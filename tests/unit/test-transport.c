@@ -7,7 +7,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +19,7 @@
 #include "../../daemon/transport-coap-dtls.h"
 #include "../../daemon/transport.h"
 #include "macro.h"
+#include "test-util.h"
 
 /* Long enough that no backoff ever ends by itself during a test: the test makes the timer due (fire_backoff). */
 #define BACKOFF_MIN_USEC (10 * 1000000ULL)
@@ -99,24 +99,6 @@ static void on_outbox_changed(void *userdata) {
         manager_schedule_changed(m);
 }
 
-static void rm_rf_dir(const char *dir) {
-        DIR *d = opendir(dir);
-        struct dirent *de;
-
-        if (!d)
-                return;
-        while ((de = readdir(d))) {
-                char p[512];
-
-                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-                        continue;
-                (void) snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
-                (void) unlink(p);
-        }
-        closedir(d);
-        (void) rmdir(dir);
-}
-
 static Identity *make_identity(void) {
         Identity *id = calloc(1, sizeof(*id));
 
@@ -142,8 +124,7 @@ static int setup(void **state) {
         Device *d;
 
         assert_non_null(f);
-        (void) snprintf(f->dir, sizeof(f->dir), "/tmp/test-transport-XXXXXX");
-        assert_non_null(mkdtemp(f->dir));
+        test_mkdtemp(f->dir, sizeof(f->dir), "transport");
 
         /* The parts of manager_new() and manager_start() the transport needs; no bus, no CoAP context. */
         m = f->m = calloc(1, sizeof(*m));
@@ -185,7 +166,7 @@ static int teardown(void **state) {
         Fixture *f = *state;
 
         manager_free(f->m);
-        rm_rf_dir(f->dir);
+        test_rm_rf(f->dir);
         free(f);
         return 0;
 }
