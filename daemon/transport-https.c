@@ -48,6 +48,11 @@ static void https_reset(Transport *t) {
         h->token = erase_and_free(h->token);
 }
 
+/* Offline: the transfer in progress is abandoned (its message stays queued); the token is kept. */
+static void https_disconnect(Transport *t) {
+        https_drop_request((Https *) t);
+}
+
 /* A token cached by an earlier run is used until the cloud rejects it (20001-20003 lead to a fresh /auth). */
 static void https_load_token(Https *h) {
         TokenRecord rec = {};
@@ -313,5 +318,6 @@ const TransportVTable transport_https_vtable = {
         .authenticate = https_authenticate,
         .send = https_send,
         .reset = https_reset,
+        .disconnect = https_disconnect,
         .max_payload = https_max_payload,
 };
