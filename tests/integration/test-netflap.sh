@@ -2,18 +2,19 @@
 # Network flap: iotpubd runs in a network namespace of its own and reaches cloudsim in another over a veth pair
 # (198.18.0.0/15, the benchmark range). Mid-stream the device's link goes down: Online and State must say
 # offline within 1 s and no datagram may leave while it is down; when the link and its default route come back,
-# delivery must resume within 2 s with nothing lost, in order. Prints the figures.
+# delivery must resume within 2 s. Then the source address moves (.2 -> .3): the session is re-opened from the
+# new address and delivery goes on. Nothing may be lost or reordered. Prints the figures.
 # transports: coap-aes coap-dtls
 set -euo pipefail
 source "${IOTPUB_TOP:-$(dirname "$0")/../..}/tests/lib/harness.sh"
 harness_init test-netflap "$IOTPUBD" "$CLOUDSIM" "$PUBCLIENT"
 command -v strace >/dev/null || fail "strace is missing (make deps)"
 
-COUNT=80 INTERVAL_MS=40
+COUNT=120 INTERVAL_MS=40
 sfx=$(harness_random 6 | tr 'A-Z' 'a-z')
 NS_DEV=iotpub-dev-$sfx NS_CLOUD=iotpub-cloud-$sfx
 VETH_DEV=vd$sfx VETH_CLOUD=vc$sfx
-DEV_ADDR=198.18.0.2 CLOUD_ADDR=198.18.0.1
+DEV_ADDR=198.18.0.2 DEV_ADDR2=198.18.0.3 CLOUD_ADDR=198.18.0.1
 
 in_dev() { ip netns exec "$NS_DEV" "$@"; }
 in_cloud() { ip netns exec "$NS_CLOUD" "$@"; }
@@ -34,6 +35,8 @@ setup_network() {
         in_cloud ip addr add "$CLOUD_ADDR/24" dev "$VETH_CLOUD"
         in_cloud ip link set "$VETH_CLOUD" up
         in_dev ip link set lo up
+        # Removing the primary address keeps the secondary one (the source address move below).
+        in_dev sysctl -qw net.ipv4.conf.all.promote_secondaries=1
         in_dev ip addr add "$DEV_ADDR/24" dev "$VETH_DEV"
         link_up
         harness_log "namespaces $NS_DEV ($DEV_ADDR) and $NS_CLOUD ($CLOUD_ADDR), veth $VETH_DEV/$VETH_CLOUD"
@@ -67,9 +70,10 @@ write_device flap "${ID_PK[flap]}" "${ID_DN[flap]}" "${ID_SECRET[flap]}" "$CLOUD
 WAIT_READY=wait_ready_in_dev start_daemon
 assert_eq true "$(manager_prop Online)" "Online with the veth up"
 
-# Every send of the daemon, with fd details (UDP sockets show as UDP:[src->dst]) and epoch timestamps.
+# Every send of the daemon, with fd details (UDP sockets show as UDP:[src->dst]: strace runs in the daemon's
+# namespace to look them up there) and epoch timestamps.
 STRACE_LOG=$LOGDIR/strace-sends.log
-strace -f -ttt -yy -e trace=sendto,sendmsg,sendmmsg,write,writev -o "$STRACE_LOG" -p "$DAEMON_PID" \
+in_dev strace -f -ttt -yy -e trace=sendto,sendmsg,sendmmsg,write,writev -o "$STRACE_LOG" -p "$DAEMON_PID" \
         2>"$LOGDIR/strace.err" &
 STRACE_PID=$!
 harness_register "$STRACE_PID" strace
@@ -113,6 +117,19 @@ sends_detect=$(udp_sends_between "$t_down" "$t_offline")
 assert_ge 1 "$(udp_sends_between 0 "$(now)")" "UDP sends seen by strace in the whole run (the filter works)"
 assert_eq 0 "$sends_down" "UDP sends by iotpubd while offline"
 
+# --- Source address change: .3 is added and becomes the default route's source, .2 goes away.
+records_move=$(record_count --device="${ID_DN[flap]}")
+t_move=$(now)
+in_dev ip addr add "$DEV_ADDR2/24" dev "$VETH_DEV"
+in_dev ip route replace default via "$CLOUD_ADDR" dev "$VETH_DEV" src "$DEV_ADDR2"
+in_dev ip addr del "$DEV_ADDR/24" dev "$VETH_DEV"
+wait_for --timeout=2 grep -q "source address changed" "$DAEMON_LOG" || fail "iotpubd did not notice the address change"
+wait_for --timeout=2 grep -q "UDP:\[$DEV_ADDR2:" "$STRACE_LOG" || fail "no datagram from the new address $DEV_ADDR2"
+wait_for --timeout=2 record_has $((records_move + 1)) --device="${ID_DN[flap]}" ||
+        fail "delivery did not go on within 2 s of the address change"
+move_ms=$(ms_since "$t_move")
+assert_eq true "$(manager_prop Online)" "Online after the address change"
+
 wait "$PUB_PID" || fail "pubclient: not every message was delivered: $(head -c 300 "$out")"
 harness_unregister "$PUB_PID"
 check_record "${ID_DN[flap]}" --pubclient="$out" --topic="$topic" --allow-duplicates ||
@@ -121,4 +138,5 @@ total=$(record_count --device="${ID_DN[flap]}")
 harness_log "figures [$HARNESS_TRANSPORT]: offline after ${offline_ms} ms (limit 1000), delivery resumed" \
         "${resume_ms} ms after link up (limit 2000); messages $COUNT, lost 0, duplicates $((total - COUNT));" \
         "queued while down $((queued_down + 20))+, UDP sends while offline $sends_down," \
-        "between link down and offline $sends_detect"
+        "between link down and offline $sends_detect; new session from $DEV_ADDR2 delivering ${move_ms} ms after" \
+        "the address change"
