@@ -16,10 +16,6 @@ pki_cert() {
                         --load-ca-privkey "$d/ca.key" --template "$d/$1.tmpl" --outfile "$d/$1.crt" \
                         >/dev/null 2>&1 || fail "certtool could not make the $1 certificate"
 }
-# free_udp_port: a UDP port nobody listens on right now.
-free_udp_port() {
-        python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 # publish_n DEVICE N PREFIX: queues N messages without waiting for delivery.
 publish_n() {
         local out=$LOGDIR/pubclient-$1-$3.json
@@ -48,7 +44,7 @@ CLOUDSIM_ERR=$LOGDIR/cloudsim.$HARNESS_SEQ.err
 # The host name case needs a certificate without the 127.0.0.1 address.
 start_cloudsim "$CLOUD_DEVICES" --cert="$HARNESS_DIR/pki/dnsonly.crt" --key="$HARNESS_DIR/pki/dnsonly.key"
 dnsonly_port=$(transport_port)
-far_port=$(free_udp_port)
+far_port=$(free_port udp)
 # A server that swallows every datagram: no ICMP, no handshake; that is unreachable, not a refused key.
 silent_port_file=$HARNESS_DIR/silent.port
 python3 -c 'import socket,sys

@@ -12,10 +12,6 @@ harness_init test-https "$IOTPUBD" "$CLOUDSIM" "$PUBCLIENT"
 PKI=$HARNESS_DIR/pki
 # certtool_quiet ARGS...: certtool with its chatter in the logs.
 certtool_quiet() { certtool "$@" >>"$LOGDIR/certtool.log" 2>&1; }
-# A loopback TCP port that was free a moment ago.
-unused_tcp_port() {
-        python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 # queue DEVICE COUNT PREFIX [PUBCLIENT-ARGS...]: publishes without waiting; prints pubclient's JSON path.
 queue() {
         local json=$LOGDIR/queue-$1-$3.json
@@ -49,7 +45,7 @@ port=$CLOUDSIM_HTTPS_PORT
 SIM_LOG=$LOGDIR/cloudsim.$HARNESS_SEQ.err
 start_cloudsim "$CLOUD_DEVICES" --cert="$PKI/otherhost.crt" --key="$PKI/otherhost.key"
 otherhost_port=$CLOUDSIM_HTTPS_PORT
-far_port=$(unused_tcp_port)
+far_port=$(free_port tcp)
 
 printf '[Daemon]\nBackoffMinSec=1\nBackoffMaxSec=2\n' >"$CONFDIR/iotpubd.conf"
 configure_identity big_dev "$port"

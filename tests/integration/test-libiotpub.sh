@@ -8,9 +8,6 @@ LIBCLIENT=$IOTPUB_BUILD/tests/bin/libclient
 ENVSENSOR=$IOTPUB_BUILD/envsensor
 harness_init test-libiotpub "$IOTPUBD" "$CLOUDSIM" "$LIBCLIENT" "$ENVSENSOR"
 
-free_udp_port() {
-        python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 # lc OUT CMD [ARGS...]: runs libclient; KEY=VALUE output in OUT, stderr in the logs.
 lc() {
         local out=$1
@@ -27,11 +24,11 @@ new_identity lib_off
 new_identity envsensor
 new_identity lib_ttl
 start_cloudsim "$CLOUD_DEVICES"
-OFF_PORT=$(free_udp_port)
+OFF_PORT=$(free_port udp)
 configure_identity lib_a
 configure_identity envsensor
 configure_identity lib_off "$OFF_PORT"
-configure_identity lib_ttl "$(free_udp_port)"
+configure_identity lib_ttl "$(free_port udp)"
 printf '[Daemon]\nBackoffMinSec=1\nBackoffMaxSec=2\n' >"$CONFDIR/iotpubd.conf"
 start_daemon
 # GetMessage is part of API v1; a daemon without it fails this test unless IOTPUB_TEST_ALLOW_NO_GETMESSAGE=1.

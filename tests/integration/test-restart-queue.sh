@@ -8,18 +8,12 @@ set -euo pipefail
 source "${IOTPUB_TOP:-$(dirname "$0")/../..}/tests/lib/harness.sh"
 harness_init test-restart-queue "$IOTPUBD" "$CLOUDSIM" "$PUBCLIENT"
 
-# A loopback port (TCP for https, else UDP) that was free a moment ago; nothing listens there until the
-# emulator starts.
-free_port() {
-        local kind=SOCK_DGRAM
-        [[ $HARNESS_TRANSPORT != https ]] || kind=SOCK_STREAM
-        python3 -c "import socket; s = socket.socket(socket.AF_INET, socket.$kind); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"
-}
-
 # restart_case term|kill DEVICE
 restart_case() {
-        local how=$1 dev=$2 port out
-        port=$(free_port)
+        local how=$1 dev=$2 proto=udp port out
+        # Nothing listens on the device's port until the emulator starts there (TCP for https).
+        [[ $HARNESS_TRANSPORT != https ]] || proto=tcp
+        port=$(free_port $proto)
         configure_identity "$dev" "$port"
         start_daemon
         out=$LOGDIR/pubclient-$how.json

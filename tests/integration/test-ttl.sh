@@ -8,7 +8,7 @@ harness_init test-ttl "$IOTPUBD" "$CLOUDSIM" "$PUBCLIENT"
 
 start_bus
 new_identity ttl_dev
-port=$(python3 -c "import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
+port=$(free_port udp)
 configure_identity ttl_dev "$port"
 printf '[Daemon]\nBackoffMinSec=60\nBackoffMaxSec=60\n' >"$CONFDIR/iotpubd.conf"
 start_daemon

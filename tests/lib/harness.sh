@@ -228,6 +228,12 @@ transport_endpoint() {
         https) echo "https://localhost:$1" ;;
         esac
 }
+# free_port [udp|tcp]: a loopback port (UDP unless told) that was free a moment ago; nothing listens there.
+free_port() {
+        local kind=SOCK_DGRAM
+        [[ ${1:-udp} == udp ]] || kind=SOCK_STREAM
+        python3 -c "import socket; s = socket.socket(socket.AF_INET, socket.$kind); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"
+}
 
 # configure_identity NAME [PORT] [EXTRA-LINE...]: the daemon-side file for an identity made by new_identity,
 # using the transport under test.
