@@ -12,6 +12,8 @@ INCLUDEDIR ?= $(PREFIX)/include
 DATADIR ?= $(PREFIX)/share
 SYSCONFDIR ?= /etc
 VERSION := 0.1.0
+# The date of VERSION (2026-11-22T00:00:00Z): iotpubctl check takes a clock before it as wrong.
+RELEASE_EPOCH := 1795305600
 
 B := build
 CC ?= cc
@@ -33,7 +35,7 @@ TEST_PKGS := $(DAEMON_PKGS) $(CLOUDSIM_PKGS) cmocka
 pc_cflags = $(shell $(PKG_CONFIG) --cflags $(1))
 pc_libs = $(shell $(PKG_CONFIG) --libs $(1))
 
-BASE_CFLAGS = -std=gnu17 -fPIC $(WARNINGS) -MMD -MP -D_GNU_SOURCE -DIOTPUB_VERSION='"$(VERSION)"' \
+BASE_CFLAGS = -std=gnu17 -fPIC $(WARNINGS) -MMD -MP -D_GNU_SOURCE -DIOTPUB_VERSION='"$(VERSION)"' -DIOTPUB_RELEASE_EPOCH=$(RELEASE_EPOCH) \
 	-Ilib/shared -Ilib/include $(call pc_cflags,$(TEST_PKGS)) $(CFLAGS)
 
 SHARED_SRC := $(wildcard lib/shared/*.c)

@@ -29,17 +29,10 @@ static void report(Check *c, bool ok, const char *what, const char *location, co
                        isempty(location) ? "" : ": ", text);
 }
 
-/* __DATE__ is "Mmm dd yyyy"; its midnight UTC is a lower bound for a correct clock. */
+/* The release date (the Makefile's RELEASE_EPOCH, set with VERSION) is a lower bound for a correct clock; unlike
+ * __DATE__ it keeps builds reproducible. */
 static time_t build_time(void) {
-        static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
-        const char *d = __DATE__, *p = strstr(months, (char[4]) { d[0], d[1], d[2], 0 });
-        struct tm tm = {
-                .tm_mon = p ? (int) (p - months) / 3 : 0,
-                .tm_mday = atoi(d + 4),
-                .tm_year = atoi(d + 7) - 1900,
-        };
-
-        return timegm(&tm);
+        return (time_t) IOTPUB_RELEASE_EPOCH;
 }
 
 static void check_clock(Check *c) {
