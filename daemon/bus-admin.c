@@ -78,6 +78,21 @@ int bus_method_reload(sd_bus_message *msg, void *userdata, sd_bus_error *error) 
         return sd_bus_reply_method_return(msg, NULL);
 }
 
+int bus_method_purge_failed(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        uint64_t n = 0;
+        int r;
+
+        r = bus_require_admin(m, msg, "empty the failed list", error);
+        if (r < 0)
+                return r;
+        r = outbox_purge_failed(m->outbox, &n);
+        if (r < 0)
+                return sd_bus_error_setf(error, BUS_ERROR_STORAGE, "Cannot empty the failed list: %s", strerror(-r));
+        log_notice("An administrator removed %" PRIu64 " message(s) from the failed list.", n);
+        return sd_bus_reply_method_return(msg, "t", n);
+}
+
 typedef struct Problems {
         sd_bus_message *reply;
         const char *location;

@@ -16,6 +16,7 @@ int bus_require_admin(Manager *m, sd_bus_message *msg, const char *what, sd_bus_
 int bus_method_add_device(sd_bus_message *msg, void *userdata, sd_bus_error *error);
 int bus_method_remove_device(sd_bus_message *msg, void *userdata, sd_bus_error *error);
 int bus_method_reload(sd_bus_message *msg, void *userdata, sd_bus_error *error);
+int bus_method_purge_failed(sd_bus_message *msg, void *userdata, sd_bus_error *error);
 int bus_method_check_configuration(sd_bus_message *msg, void *userdata, sd_bus_error *error);
 
 int bus_device_method_reauthenticate(sd_bus_message *msg, void *userdata, sd_bus_error *error);

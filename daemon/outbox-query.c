@@ -216,3 +216,12 @@ int outbox_expired(Outbox *o, uint64_t now, size_t max, OutboxEntry ***ret, size
         *ret_n = n;
         return 0;
 }
+
+int outbox_purge_failed(Outbox *o, uint64_t *ret_count) {
+        int rc = sqlite3_exec(o->db, "DELETE FROM failed", NULL, NULL, NULL);
+
+        if (rc != SQLITE_OK)
+                return outbox_check(o, rc, "purge failed");
+        *ret_count = (uint64_t) sqlite3_changes64(o->db);
+        return 0;
+}

@@ -99,6 +99,9 @@ int outbox_get(Outbox *o, uint64_t id, OutboxMessage *ret);
 typedef int (*outbox_list_t)(void *userdata, const OutboxMessage *m);
 int outbox_list(Outbox *o, MessageState state, uid_t uid, unsigned limit, outbox_list_t cb, void *userdata);
 
+/* Empties the dead-letter list (the bounded table of failed messages). */
+int outbox_purge_failed(Outbox *o, uint64_t *ret_count);
+
 /* The earliest expiry (CLOCK_REALTIME usec) of any queued message with a TTL, or 0 if none has one. */
 int outbox_next_expiry(Outbox *o, uint64_t *ret_usec);
 /* Up to max committed queued messages that expired at now, oldest first (array of entries, caller frees). */

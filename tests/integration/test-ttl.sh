@@ -37,3 +37,15 @@ start_cloudsim "$CLOUD_DEVICES" "$(cloudsim_port_arg "$port")"
 bctl call org.iotpub1 "$(device_path ttl_dev)" org.iotpub1.Device Flush >/dev/null
 wait_for --timeout=30 record_has 2 --device=ttl_dev || fail "the other messages were not delivered"
 assert_eq 2 "$(record_count --device=ttl_dev)" "messages recorded (the expired one never sent)"
+
+# The dead-letter list: the expired message is listed with its reason, and an administrator can empty it.
+ctl() { "$IOTPUB_BUILD/iotpubctl" --address="$BUS" "$@"; }
+ctl --json messages --failed >"$HARNESS_DIR/failed.json"
+python3 -c 'import json,sys
+d = json.loads(open(sys.argv[1]).read())
+rows = d if isinstance(d, list) else d.get("messages", d)
+assert [(r["id"], r["detail"]) for r in rows] == [(int(sys.argv[2]), "expired")], rows' "$HARNESS_DIR/failed.json" "$id" ||
+        fail "iotpubctl messages --failed: $(cat "$HARNESS_DIR/failed.json")"
+assert_eq "Removed 1 message from the failed list." "$(ctl purge --failed)" "iotpubctl purge --failed"
+assert_eq 'a(tsssst) 0' "$(bctl call org.iotpub1 /org/iotpub1 org.iotpub1.Manager ListMessages su failed 0)" \
+        "failed list after PurgeFailed"

@@ -8,10 +8,12 @@
 enum {
         OPT_USER = OPT_VERB_BASE,
         OPT_UNIT,
+        OPT_FAILED,
 };
 
 static const char *arg_user = NULL;
 static const char *arg_unit = "";
+static bool arg_failed = false;
 
 static int run_reload(sd_bus *bus, int argc, char **argv) {
         int r = ctl_call(bus, MANAGER_PATH, MANAGER_IFACE, "Reload", NULL, NULL, "");
@@ -52,19 +54,28 @@ static int run_purge(sd_bus *bus, int argc, char **argv) {
         Json j;
         int r;
 
-        r = device_call(bus, argv[1], "Purge", &reply);
+        if (arg_failed == (argc > 1))
+                return ctl_usage_error("purge", "give either a DEVICE or --failed.");
+        if (arg_failed)
+                r = ctl_call(bus, MANAGER_PATH, MANAGER_IFACE, "PurgeFailed", NULL, &reply, "");
+        else
+                r = device_call(bus, argv[1], "Purge", &reply);
         if (r != CTL_EXIT_OK)
                 return r;
         if (sd_bus_message_read(reply, "t", &count) < 0)
-                return ctl_error(CTL_EXIT_FAILED, "Cannot parse the Purge reply.");
+                return ctl_error(CTL_EXIT_FAILED, "Cannot parse the reply.");
         if (!arg_json) {
-                printf("Purged %" PRIu64 " queued message%s of device %s.\n", count, count == 1 ? "" : "s",
-                       argv[1]);
+                if (arg_failed)
+                        printf("Removed %" PRIu64 " message%s from the failed list.\n", count, count == 1 ? "" : "s");
+                else
+                        printf("Purged %" PRIu64 " queued message%s of device %s.\n", count,
+                               count == 1 ? "" : "s", argv[1]);
                 return CTL_EXIT_OK;
         }
         json_init(&j, stdout);
         json_begin_object(&j, NULL);
-        json_string(&j, "device", argv[1]);
+        if (!arg_failed)
+                json_string(&j, "device", argv[1]);
         json_u64(&j, "purged", count);
         json_end_object(&j);
         json_finish(&j);
@@ -147,10 +158,23 @@ const Verb verb_flush = {
         .summary = "Skip any backoff wait and send the device's queue now (admin)",
 };
 
+static int parse_purge_option(int c, const char *arg) {
+        if (c != OPT_FAILED)
+                return CTL_EXIT_USAGE;
+        arg_failed = true;
+        return CTL_EXIT_OK;
+}
+
+static const struct option purge_options[] = {
+        { "failed", no_argument, NULL, OPT_FAILED },
+        {}
+};
+
 const Verb verb_purge = {
-        .name = "purge", .usage = "purge DEVICE", .needs_bus = true, .min_args = 1, .max_args = 1,
-        .run = run_purge,
-        .summary = "Fail all queued messages of the device with reason \"purged\" (admin)",
+        .name = "purge", .usage = "purge DEVICE | purge --failed", .needs_bus = true, .min_args = 0, .max_args = 1,
+        .options = purge_options, .parse_option = parse_purge_option, .run = run_purge,
+        .summary = "Fail all queued messages of the device with reason \"purged\", or empty the failed list (admin)",
+        .help = "  --failed  instead of a device's queue, empty the dead-letter list (PurgeFailed)\n",
 };
 
 static const struct option acl_options[] = {

@@ -16,6 +16,7 @@ enum {
         OPT_TIMEOUT,
         OPT_STATE,
         OPT_LIMIT,
+        OPT_FAILED,
 };
 
 static const char *arg_content_type = NULL;
@@ -235,6 +236,9 @@ static int parse_messages_option(int c, const char *arg) {
                         return ctl_usage_error("messages", "--state must be queued, delivered or failed.");
                 arg_state = arg;
                 return CTL_EXIT_OK;
+        case OPT_FAILED:
+                arg_state = "failed";
+                return CTL_EXIT_OK;
         case OPT_LIMIT:
                 if (ctl_parse_u64(arg, &v) < 0 || v > UINT32_MAX)
                         return ctl_usage_error("messages", "--limit must be a number (0 = the daemon's maximum).");
@@ -347,6 +351,7 @@ const Verb verb_publish = {
 static const struct option messages_options[] = {
         { "state", required_argument, NULL, OPT_STATE },
         { "limit", required_argument, NULL, OPT_LIMIT },
+        { "failed", no_argument, NULL, OPT_FAILED },
         {}
 };
 
@@ -355,6 +360,7 @@ const Verb verb_messages = {
         .options = messages_options, .parse_option = parse_messages_option, .run = run_messages,
         .summary = "List your messages (all messages for admins) (ListMessages)",
         .help = "  --state=STATE  only queued, delivered or failed messages\n"
+                "  --failed       the same as --state=failed: the dead-letter list, with reasons\n"
                 "  --limit=N      at most N messages (0 = the daemon's maximum, 1000)\n"
                 "Queued messages are listed oldest first, delivered and failed ones newest first.\n",
 };
