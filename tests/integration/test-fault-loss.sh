@@ -40,8 +40,8 @@ loss_done() {
         n=$(record_count --device="$dn")
         ((n >= COUNT)) && manager_prop_is QueueMessages 0 && return 0
         elapsed=$(((${EPOCHREALTIME/./} - t0) / 1000000))
-        if ((elapsed >= 30 && (n == 0 || elapsed * COUNT / n > BOUND))); then
-                SLOW="$n of $COUNT delivered in $elapsed s: at this rate $COUNT need about $((n ? elapsed * COUNT / n : 0)) s"
+        if ((elapsed >= 30 && n > 0 && elapsed * COUNT / n > BOUND)); then
+                SLOW="$n of $COUNT delivered in $elapsed s: at this rate $COUNT need about $((elapsed * COUNT / n)) s"
                 return 0
         fi
         return 1
