@@ -303,13 +303,96 @@ static int from_cbor(const cbor_item_t *i, unsigned depth, json_object **ret) {
         return -EBADMSG;
 }
 
+/* The argument of the head at *p (RFC 8949 3.1); *p moves past it. Returns 0, 1 for an indefinite length
+ * (additional information 31), or -EBADMSG (truncated, reserved 28..30). */
+static int cbor_head(const uint8_t **p, const uint8_t *end, unsigned *ret_major, uint64_t *ret_arg) {
+        unsigned ai, n;
+
+        if (*p >= end)
+                return -EBADMSG;
+        *ret_major = **p >> 5;
+        ai = **p & 0x1f;
+        (*p)++;
+        if (ai == 31)
+                return 1;
+        if (ai < 24) {
+                *ret_arg = ai;
+                return 0;
+        }
+        if (ai > 27)
+                return -EBADMSG;
+        n = 1u << (ai - 24);
+        if ((size_t) (end - *p) < n)
+                return -EBADMSG;
+        *ret_arg = 0;
+        for (unsigned k = 0; k < n; k++)
+                *ret_arg = *ret_arg << 8 | *(*p)++;
+        return 0;
+}
+
+/* Walks one item without allocating, so that cbor_load() never sees a count it would allocate for but
+ * that the data cannot hold (a 5-byte head may declare 2^32 array elements), nor nesting deeper than
+ * from_cbor() accepts (libcbor frees items recursively). Every item takes at least one byte, so a count
+ * above the bytes left is malformed. Returns 0 or -EBADMSG; *p moves past the item. */
+static int cbor_walk(const uint8_t **p, const uint8_t *end, unsigned depth) {
+        unsigned major;
+        uint64_t arg = 0;
+        int r;
+
+        if (depth > DEPTH_MAX)
+                return -EBADMSG;
+        r = cbor_head(p, end, &major, &arg);
+        if (r < 0)
+                return r;
+        if (r == 1) {
+                if (major < 2 || major == 6 || major == 7)
+                        return -EBADMSG; /* a lone break, or indefinite where RFC 8949 has none */
+                while (*p < end && **p != 0xff) {
+                        if ((major == 2 || major == 3) && **p >> 5 != major)
+                                return -EBADMSG; /* string chunks are definite strings of the same type */
+                        r = cbor_walk(p, end, depth + 1);
+                        if (r < 0)
+                                return r;
+                }
+                if (*p >= end)
+                        return -EBADMSG;
+                (*p)++;
+                return 0;
+        }
+        switch (major) {
+        case 2:
+        case 3:
+                if (arg > (uint64_t) (end - *p))
+                        return -EBADMSG;
+                *p += arg;
+                return 0;
+        case 4:
+        case 5:
+                if (arg > (uint64_t) (end - *p) || (major == 5 && arg > (uint64_t) (end - *p) / 2))
+                        return -EBADMSG;
+                for (uint64_t k = 0; k < (major == 5 ? 2 * arg : arg); k++) {
+                        r = cbor_walk(p, end, depth + 1);
+                        if (r < 0)
+                                return r;
+                }
+                return 0;
+        case 6:
+                return cbor_walk(p, end, depth + 1);
+        default:
+                return 0; /* integers, simple values and floats: the head is all */
+        }
+}
+
 int json_cbor_decode(const void *cbor, size_t len, char **ret) {
         _cleanup_(cbor_decrefp) cbor_item_t *item = NULL;
         struct cbor_load_result res;
+        const uint8_t *p = cbor;
         json_object *o = NULL;
         char *text;
         int r;
 
+        if (len == 0 || cbor_walk(&p, p + len, 0) < 0 || p != (const uint8_t *) cbor + len)
+                return -EBADMSG;
         item = cbor_load(cbor, len, &res);
         if (!item || res.error.code != CBOR_ERR_NONE || res.read != len)
                 return -EBADMSG;

@@ -88,6 +88,39 @@ static void test_refused(void **state) {
         assert_int_equal(json_cbor_decode((const uint8_t[]) { 0xf9, 0x7c, 0x00 }, 3, &json), -EBADMSG); /* inf */
 }
 
+/* Found by fuzz-json-cbor: heads that declare more elements than there are bytes made libcbor allocate and
+ * clear for the declared count (2^31 pointers from 26 bytes), and deep nesting made it recurse when freeing. */
+static void test_decode_hostile_sizes(void **state) {
+        static const uint8_t fuzz_oom[] = { 0xa2, 0x94, 0x8b, 0x9a, 0x92, 0x8f, 0x9a, 0x8d, 0x9e, 0x74, 0x75, 0x72, 0x65,
+                                            0xf9, 0x4e, 0x66, 0x68, 0x68, 0x75, 0x69, 0x64, 0x69, 0x74, 0x79, 0x18, 0x3c };
+        static const uint8_t huge_array[] = { 0x9b, 0x00, 0x00, 0x00, 0x10, 0x00, 0x00, 0x00, 0x00, 0x01 };
+        static const uint8_t huge_map[] = { 0xba, 0x40, 0x00, 0x00, 0x00, 0x61, 0x61, 0x01 };
+        static const uint8_t huge_string[] = { 0x7a, 0xff, 0xff, 0xff, 0xff, 0x61 };
+        static const uint8_t indefinite[] = { 0x9f, 0x01, 0x82, 0x02, 0x03, 0xff };
+        uint8_t nested[66];
+        char *json = NULL;
+
+        assert_int_equal(json_cbor_decode(fuzz_oom, sizeof(fuzz_oom), &json), -EBADMSG);
+        assert_int_equal(json_cbor_decode(huge_array, sizeof(huge_array), &json), -EBADMSG);
+        assert_int_equal(json_cbor_decode(huge_map, sizeof(huge_map), &json), -EBADMSG);
+        assert_int_equal(json_cbor_decode(huge_string, sizeof(huge_string), &json), -EBADMSG);
+        assert_int_equal(json_cbor_decode((const uint8_t[]) { 0xff }, 1, &json), -EBADMSG);
+        assert_int_equal(json_cbor_decode((const uint8_t[]) { 0x1c }, 1, &json), -EBADMSG);
+        assert_int_equal(json_cbor_decode(NULL, 0, &json), -EBADMSG);
+
+        /* Indefinite arrays still decode; an item at depth 64 does, one at depth 65 does not. */
+        assert_int_equal(json_cbor_decode(indefinite, sizeof(indefinite), &json), 0);
+        assert_string_equal(json, "[1,[2,3]]");
+        free(json);
+        memset(nested, 0x81, sizeof(nested));
+        nested[64] = 0x01;
+        assert_int_equal(json_cbor_decode(nested, 65, &json), 0);
+        free(json);
+        nested[64] = 0x81;
+        nested[65] = 0x01;
+        assert_int_equal(json_cbor_decode(nested, 66, &json), -EBADMSG);
+}
+
 static void test_depth(void **state) {
         char deep[200];
         uint8_t *cbor = NULL;
@@ -104,6 +137,7 @@ int main(void) {
                 cmocka_unit_test(test_scalars),
                 cmocka_unit_test(test_roundtrip),
                 cmocka_unit_test(test_refused),
+                cmocka_unit_test(test_decode_hostile_sizes),
                 cmocka_unit_test(test_depth),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
