@@ -228,3 +228,32 @@ install-man: $(MAN_PAGES)
 install-envsensor: $(B)/dist/envsensor
 	install -Dm0755 $(B)/dist/envsensor $(DESTDIR)$(LIBEXECDIR)/iotpub/envsensor
 # --- end of system integration
+
+# --- fuzzing and sanitizers: `make fuzz [FUZZ_SECONDS=30]` builds tests/fuzz/fuzz-*.c with clang's libFuzzer
+# (ASan+UBSan) into build-fuzz/ and runs each target on a copy of its corpus; `make check-asan` runs every unit
+# and integration test in an ASan+UBSan build (build-asan/). Neither touches build/.
+FUZZ_SECONDS ?= 30
+FUZZ_B := build-fuzz
+ASAN_B := build-asan
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz-*.c)
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(FUZZ_SRC))
+FUZZ_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+ASAN_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+SAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+.PHONY: fuzz fuzz-build check-asan
+
+.PRECIOUS: $(B)/obj/tests/fuzz/%.o
+$(B)/fuzz/fuzz-%: $(B)/obj/tests/fuzz/fuzz-%.o $(LIBDAEMON) $(LIBCLOUDSIM) $(LIBSHARED)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer $(LDFLAGS) -o $@ $^ $(call pc_libs,$(TEST_PKGS)) -lm
+
+fuzz-build: deps
+	$(MAKE) B=$(FUZZ_B) CC=clang CFLAGS='$(FUZZ_CFLAGS)' $(patsubst %,$(FUZZ_B)/fuzz/%,$(FUZZ_TARGETS))
+
+fuzz: fuzz-build
+	tests/fuzz/run-fuzz.sh $(FUZZ_B) $(FUZZ_SECONDS)
+
+check-asan: deps
+	$(MAKE) B=$(ASAN_B) CFLAGS='$(ASAN_CFLAGS)' build-tests
+	$(SAN_ENV) tests/run-tests.sh $(ASAN_B)
+# --- end of fuzzing and sanitizers

@@ -6,8 +6,6 @@
 #include "manager.h"
 #include "transport-coap.h"
 
-#define CLOUD_ID_MAX 64
-
 static const char *coap_endpoint(TransportCoap *c) {
         return c->meta.device->identity->endpoint;
 }
@@ -138,8 +136,7 @@ int transport_coap_authenticate(TransportCoap *c, const AuthParams *p) {
         return coap_request_send(c, pdu, on_auth_reply);
 }
 
-/* The cloud's message id from option 2090, if it is printable text of sane length. */
-static void coap_cloud_id(const coap_pdu_t *reply, char ret[static CLOUD_ID_MAX + 1]) {
+void transport_coap_cloud_id(const coap_pdu_t *reply, char ret[static TRANSPORT_COAP_CLOUD_ID_MAX + 1]) {
         coap_opt_iterator_t it;
         coap_opt_t *opt;
         size_t len;
@@ -151,7 +148,7 @@ static void coap_cloud_id(const coap_pdu_t *reply, char ret[static CLOUD_ID_MAX 
                 return;
         len = coap_opt_length(opt);
         v = coap_opt_value(opt);
-        if (len == 0 || len > CLOUD_ID_MAX)
+        if (len == 0 || len > TRANSPORT_COAP_CLOUD_ID_MAX)
                 return;
         for (size_t i = 0; i < len; i++)
                 if (v[i] < 0x21 || v[i] > 0x7e)
@@ -163,13 +160,13 @@ static void coap_cloud_id(const coap_pdu_t *reply, char ret[static CLOUD_ID_MAX 
 static void on_publish_reply(void *userdata, const coap_pdu_t *reply, int error) {
         TransportCoap *c = userdata;
         unsigned code = coap_reply_code(c, reply, error, false);
-        char cloud_id[CLOUD_ID_MAX + 1], msg[128];
+        char cloud_id[TRANSPORT_COAP_CLOUD_ID_MAX + 1], msg[128];
 
         if (code == 0)
                 return;
         /* Any 2.xx is success (E.7); a response payload is opaque to us and not needed. */
         if (code / 100 == 2) {
-                coap_cloud_id(reply, cloud_id);
+                transport_coap_cloud_id(reply, cloud_id);
                 transport_send_done(&c->meta, TRANSPORT_OK, cloud_id, NULL);
                 return;
         }

@@ -8,6 +8,8 @@
 #include "coap-msg.h"
 #include "transport.h"
 
+#define TRANSPORT_COAP_CLOUD_ID_MAX 64
+
 typedef struct TransportCoap TransportCoap;
 
 typedef struct TransportCoapOps {
@@ -37,3 +39,7 @@ int transport_coap_authenticate(TransportCoap *c, const AuthParams *p);
  * encrypted in AES mode; seq NULL in DTLS mode). Returns 0 or a negative errno. */
 int transport_coap_publish(TransportCoap *c, const OutboxEntry *e, const uint8_t *seq, size_t seq_len,
                            const uint8_t *payload, size_t payload_len);
+
+/* The cloud's message id from a reply's option 2090 (A.10) when it is 1..64 printable ASCII bytes, else "".
+ * Pure; non-static for the fuzz target. */
+void transport_coap_cloud_id(const coap_pdu_t *reply, char ret[static TRANSPORT_COAP_CLOUD_ID_MAX + 1]);

@@ -11,6 +11,8 @@ packages=(
         # Debian packages, man pages and their test (tests/package/run.sh): dbus for the packages' dependency on
         # a system bus, man-db for `man -w`.
         dpkg-dev debhelper lintian scdoc dbus man-db
+        # make fuzz (clang with libFuzzer, whose runtime is in libclang-rt-14-dev) and make check-valgrind.
+        clang libclang-rt-14-dev valgrind
 )
 
 missing=()
