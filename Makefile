@@ -231,7 +231,8 @@ install-envsensor: $(B)/dist/envsensor
 
 # --- fuzzing and sanitizers: `make fuzz [FUZZ_SECONDS=30]` builds tests/fuzz/fuzz-*.c with clang's libFuzzer
 # (ASan+UBSan) into build-fuzz/ and runs each target on a copy of its corpus; `make check-asan` runs every unit
-# and integration test in an ASan+UBSan build (build-asan/). Neither touches build/.
+# and integration test in an ASan+UBSan build (build-asan/); `make check-valgrind` a short integration run (the
+# normal build) with iotpubd and cloudsim under valgrind memcheck.
 FUZZ_SECONDS ?= 30
 FUZZ_B := build-fuzz
 ASAN_B := build-asan
@@ -239,8 +240,10 @@ FUZZ_SRC := $(wildcard tests/fuzz/fuzz-*.c)
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,%,$(FUZZ_SRC))
 FUZZ_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
 ASAN_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+# CFLAGS goes to the sub-make through the environment, so that the Makefile's target-specific
+# `CFLAGS += ...` (e.g. -fvisibility=hidden for libiotpub) still apply.
 SAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-.PHONY: fuzz fuzz-build check-asan
+.PHONY: fuzz fuzz-build check-asan check-valgrind
 
 .PRECIOUS: $(B)/obj/tests/fuzz/%.o
 $(B)/fuzz/fuzz-%: $(B)/obj/tests/fuzz/fuzz-%.o $(LIBDAEMON) $(LIBCLOUDSIM) $(LIBSHARED)
@@ -248,12 +251,16 @@ $(B)/fuzz/fuzz-%: $(B)/obj/tests/fuzz/fuzz-%.o $(LIBDAEMON) $(LIBCLOUDSIM) $(LIB
 	$(CC) $(CFLAGS) -fsanitize=fuzzer $(LDFLAGS) -o $@ $^ $(call pc_libs,$(TEST_PKGS)) -lm
 
 fuzz-build: deps
-	$(MAKE) B=$(FUZZ_B) CC=clang CFLAGS='$(FUZZ_CFLAGS)' $(patsubst %,$(FUZZ_B)/fuzz/%,$(FUZZ_TARGETS))
+	CFLAGS='$(FUZZ_CFLAGS)' $(MAKE) B=$(FUZZ_B) CC=clang $(patsubst %,$(FUZZ_B)/fuzz/%,$(FUZZ_TARGETS))
 
 fuzz: fuzz-build
 	tests/fuzz/run-fuzz.sh $(FUZZ_B) $(FUZZ_SECONDS)
 
 check-asan: deps
-	$(MAKE) B=$(ASAN_B) CFLAGS='$(ASAN_CFLAGS)' build-tests
+	CFLAGS='$(ASAN_CFLAGS)' $(MAKE) B=$(ASAN_B) build-tests
 	$(SAN_ENV) tests/run-tests.sh $(ASAN_B)
+
+check-valgrind: deps
+	$(MAKE) build-tests
+	tests/valgrind.sh $(B)
 # --- end of fuzzing and sanitizers

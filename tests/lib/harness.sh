@@ -10,6 +10,14 @@ WAIT_READY=$IOTPUB_BUILD/tests/bin/wait-ready
 PUBCLIENT=$IOTPUB_BUILD/tests/bin/pubclient
 IOTPUBD=$IOTPUB_BUILD/iotpubd
 CLOUDSIM=$IOTPUB_BUILD/iotpub-cloudsim
+# IOTPUB_DAEMON_WRAPPER="valgrind ...": a command prefixed to iotpubd and iotpub-cloudsim in start_daemon and
+# start_cloudsim (make check-valgrind). Such a wrapper is slow, so the readiness and stop waits get longer.
+read -r -a HARNESS_WRAPPER <<<"${IOTPUB_DAEMON_WRAPPER:-}"
+if [[ ${#HARNESS_WRAPPER[@]} -gt 0 ]]; then
+        HARNESS_READY_TIMEOUT=120 HARNESS_STOP_TIMEOUT=60
+else
+        HARNESS_READY_TIMEOUT=20 HARNESS_STOP_TIMEOUT=10
+fi
 
 harness_log() { printf '%s: %s\n' "${HARNESS_NAME:-harness}" "$*" >&2; }
 fail() { harness_log "FAIL: $*"; exit 1; }
@@ -63,12 +71,13 @@ harness_unregister() {
         HARNESS_PIDS=("${HARNESS_PIDS[@]}")
 }
 
-# harness_stop_pid PID NAME: SIGTERM, at most 10 s, then SIGKILL. Returns 1 if SIGKILL was needed.
+# harness_stop_pid PID NAME: SIGTERM, at most 10 s (60 s with a wrapper), then SIGKILL. Returns 1 if SIGKILL
+# was needed.
 harness_stop_pid() {
         pid_alive "$1" || return 0
         kill -TERM "$1" 2>/dev/null || true
-        wait_for --timeout=10 --quiet pid_gone "$1" && return 0
-        harness_log "$2 (pid $1) ignored SIGTERM for 10 s; sending SIGKILL"
+        wait_for --timeout="$HARNESS_STOP_TIMEOUT" --quiet pid_gone "$1" && return 0
+        harness_log "$2 (pid $1) ignored SIGTERM for $HARNESS_STOP_TIMEOUT s; sending SIGKILL"
         kill -KILL "$1" 2>/dev/null || true
         wait_for --timeout=5 --quiet pid_gone "$1" || harness_log "$2 (pid $1) survived SIGKILL"
         return 1
@@ -282,7 +291,8 @@ start_cloudsim() {
                 args+=(--cert="$PKI_CERT" --key="$PKI_KEY")
                 ;;
         esac
-        CLOUDSIM_PID=$("$WAIT_READY" --timeout=20 --stdout="$out" --stderr="$err" -- "$CLOUDSIM" "${args[@]}" "$@") ||
+        CLOUDSIM_PID=$("$WAIT_READY" --timeout="$HARNESS_READY_TIMEOUT" --stdout="$out" --stderr="$err" -- \
+                "${HARNESS_WRAPPER[@]}" "$CLOUDSIM" "${args[@]}" "$@") ||
                 fail "iotpub-cloudsim did not become ready (see ${err#"$HARNESS_DIR"/})"
         harness_register "$CLOUDSIM_PID" iotpub-cloudsim
         local want=$HARNESS_TRANSPORT
@@ -304,9 +314,9 @@ stop_cloudsim() {
 start_daemon() {
         harness_next
         DAEMON_LOG=$LOGDIR/iotpubd.$HARNESS_SEQ.err
-        DAEMON_PID=$("$WAIT_READY" --timeout=20 --stdout="$LOGDIR/iotpubd.$HARNESS_SEQ.out" --stderr="$DAEMON_LOG" \
-                -- "$IOTPUBD" --bus-address="$BUS" --config-dir="$CONFDIR" --state-dir="$STATEDIR" \
-                --log-level=debug "$@") || fail "iotpubd did not become ready (see ${DAEMON_LOG#"$HARNESS_DIR"/})"
+        DAEMON_PID=$("$WAIT_READY" --timeout="$HARNESS_READY_TIMEOUT" --stdout="$LOGDIR/iotpubd.$HARNESS_SEQ.out" \
+                --stderr="$DAEMON_LOG" -- "${HARNESS_WRAPPER[@]}" "$IOTPUBD" --bus-address="$BUS" \
+                --config-dir="$CONFDIR" --state-dir="$STATEDIR" --log-level=debug "$@") || fail "iotpubd did not become ready (see ${DAEMON_LOG#"$HARNESS_DIR"/})"
         harness_register "$DAEMON_PID" iotpubd
         export DAEMON_PID DAEMON_LOG
         bctl call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus GetNameOwner s org.iotpub1 \
