@@ -48,7 +48,8 @@ reloaded=$(grep -c 'Reloading configuration' "$DAEMON_LOG" || true)
 figure reloads "$RELOADS"
 figure reload_log_lines "$reloaded"
 figure seconds "$secs"
-figure delivered_signals $(($(json_get "$LOGDIR/client1.json" 'd["delivered"]') + $(json_get "$LOGDIR/client2.json" 'd["delivered"]')))
+d1=$(json_get "$LOGDIR/client1.json" 'd["delivered"]') d2=$(json_get "$LOGDIR/client2.json" 'd["delivered"]')
+figure delivered_signals $((d1 + d2))
 record_promise "$dn" --ordered "$LOGDIR/client1.json" "$LOGDIR/client2.json" | tee "$LOGDIR/figures" ||
         fail "messages lost or reordered across reloads"
 assert_eq "$total" "$(sed -n 's/^figure: promised=//p' "$LOGDIR/figures")" "ids returned"

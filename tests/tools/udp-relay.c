@@ -98,9 +98,10 @@ static void help(void) {
                "          [--delay-ms=MIN-MAX] [--up-loss=P] [--down-loss=P] [--up-dup=P] [--down-dup=P]\n"
                "          [--up-reorder=P] [--down-reorder=P] [--up-delay-ms=MIN-MAX] [--down-delay-ms=...]\n"
                "          [--seed=N]\n"
-               "Relays UDP datagrams between clients of ADDR:PORT (\"up\") and the target (\"down\"), dropping,\n"
-               "duplicating, delaying and reordering them. P is a percentage (0-100). Prints \"relay ADDR PORT\"\n"
-               "and notifies READY=1; SIGUSR1 prints the counters, SIGTERM prints them and exits 0.\n"
+               "Relays UDP datagrams between clients of ADDR:PORT (\"up\") and the target (\"down\"),\n"
+               "dropping, duplicating, delaying and reordering them. P is a percentage (0-100). Prints\n"
+               "\"relay ADDR PORT\" and notifies READY=1; SIGUSR1 prints the counters, SIGTERM prints them\n"
+               "and exits 0.\n"
                "IPv6 addresses are written [ADDR]:PORT.\n");
 }
 
@@ -261,7 +262,8 @@ static void print_counters(void) {
 
 static Client *client_find(const struct sockaddr_storage *addr, socklen_t len) {
         for (size_t i = 0; i < MAX_CLIENTS; i++)
-                if (clients[i].fd >= 0 && clients[i].addr_len == len && memcmp(&clients[i].addr, addr, len) == 0)
+                if (clients[i].fd >= 0 && clients[i].addr_len == len &&
+                    memcmp(&clients[i].addr, addr, len) == 0)
                         return &clients[i];
         return NULL;
 }
@@ -444,8 +446,9 @@ static int setup(void) {
                 r = sd_event_add_time(event, &timer, CLOCK_MONOTONIC, 0, 0, on_timer, NULL);
         if (r >= 0)
                 r = sd_event_source_set_enabled(timer, SD_EVENT_OFF);
-        for (int sig = SIGTERM; r >= 0 && sig != 0; sig = sig == SIGTERM ? SIGINT : sig == SIGINT ? SIGUSR1 : 0)
-                r = sd_event_add_signal(event, NULL, sig | SD_EVENT_SIGNAL_PROCMASK, on_signal, NULL);
+        static const int signals[] = { SIGTERM, SIGINT, SIGUSR1 };
+        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(signals); i++)
+                r = sd_event_add_signal(event, NULL, signals[i] | SD_EVENT_SIGNAL_PROCMASK, on_signal, NULL);
         if (r < 0)
                 return r;
         if (bound.ss_family == AF_INET6) {

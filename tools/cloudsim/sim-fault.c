@@ -43,8 +43,8 @@ bool sim_fault_inject(SimFault *f, SimFaultKind kind) {
         hit = next(f) % 100 < f->rate_percent;
         if (hit) {
                 f->injected[kind]++;
-                log_debug("Injected fault #%llu on a %s request (rate %u%%).",
-                          (unsigned long long) f->injected[kind], sim_fault_kind_to_string(kind), f->rate_percent);
+                log_debug("Injected fault #%llu on a %s request (rate %u%%).", (unsigned long long) f->injected[kind],
+                          sim_fault_kind_to_string(kind), f->rate_percent);
         }
         return hit;
 }
