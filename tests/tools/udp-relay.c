@@ -446,9 +446,16 @@ static int setup(void) {
                 r = sd_event_add_time(event, &timer, CLOCK_MONOTONIC, 0, 0, on_timer, NULL);
         if (r >= 0)
                 r = sd_event_source_set_enabled(timer, SD_EVENT_OFF);
+        /* Blocked first, so sd-event's signalfd gets them (and none is lost right after readiness). */
         static const int signals[] = { SIGTERM, SIGINT, SIGUSR1 };
+        sigset_t mask;
+        sigemptyset(&mask);
+        for (size_t i = 0; i < ELEMENTSOF(signals); i++)
+                sigaddset(&mask, signals[i]);
+        if (r >= 0 && sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                r = -errno;
         for (size_t i = 0; r >= 0 && i < ELEMENTSOF(signals); i++)
-                r = sd_event_add_signal(event, NULL, signals[i] | SD_EVENT_SIGNAL_PROCMASK, on_signal, NULL);
+                r = sd_event_add_signal(event, NULL, signals[i], on_signal, NULL);
         if (r < 0)
                 return r;
         if (bound.ss_family == AF_INET6) {
