@@ -23,6 +23,7 @@ typedef struct Https {
         char *body;                     /* the /auth body (no secret) */
         char *token;                    /* secret */
         bool in_auth;                   /* the transfer in progress is /auth */
+        bool fresh_connect;             /* the network changed: never reuse the kept-alive connection */
         size_t body_size;
         size_t reply_len;
         char reply[REPLY_MAX];
@@ -48,9 +49,13 @@ static void https_reset(Transport *t) {
         h->token = erase_and_free(h->token);
 }
 
-/* Offline: the transfer in progress is abandoned (its message stays queued); the token is kept. */
+/* Offline or a new source address: the transfer in progress is abandoned (its message stays queued), the token
+ * is kept, and the next request opens a new connection rather than trusting one that may have died silently. */
 static void https_disconnect(Transport *t) {
-        https_drop_request((Https *) t);
+        Https *h = (Https *) t;
+
+        https_drop_request(h);
+        h->fresh_connect = true;
 }
 
 /* A token cached by an earlier run is used until the cloud rejects it (20001-20003 lead to a fresh /auth). */
@@ -154,6 +159,9 @@ static int https_setup(Https *h, const void *body, size_t len) {
             curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK ||
             curl_easy_setopt(e, CURLOPT_USERAGENT, "iotpubd/" IOTPUB_VERSION) != CURLE_OK)
                 return -ENOMEM;
+        if (h->fresh_connect && curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L) != CURLE_OK)
+                return -EINVAL;
+        h->fresh_connect = false;
         if (ca && curl_easy_setopt(e, CURLOPT_CAINFO, ca) != CURLE_OK)
                 return -ENOMEM;
         return 0;
