@@ -51,6 +51,10 @@ static int check_publish_access(Manager *m, sd_bus_message *msg, Device *d, cons
 static int check_quota(Manager *m, uid_t uid, size_t len, sd_bus_error *error) {
         uint64_t count, bytes;
 
+        /* The reserve was given up to drain the queue on a full disk: take nothing new until it is back. */
+        if (m->reserve && !reserve_held(m->reserve))
+                return sd_bus_error_setf(error, BUS_ERROR_STORAGE, "%s", bus_error_storage_message(-ENOSPC));
+
         if (outbox_count(m->outbox) >= m->config.max_queue_messages ||
             outbox_bytes(m->outbox) + len > m->config.max_queue_bytes)
                 return sd_bus_error_setf(error, BUS_ERROR_QUEUE_FULL,

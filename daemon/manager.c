@@ -15,6 +15,8 @@
 #include "manager.h"
 #include "transport.h"
 
+#define RESERVE_SIZE (512 * 1024) /* enough to record deliveries with a checkpointed WAL */
+
 static int on_changed(sd_event_source *s, void *userdata) {
         Manager *m = userdata;
 
@@ -35,6 +37,21 @@ static int on_changed(sd_event_source *s, void *userdata) {
 
 void manager_schedule_changed(Manager *m) {
         (void) sd_event_source_set_enabled(m->changed_source, SD_EVENT_ONESHOT);
+}
+
+static void on_outbox_failed(void *userdata, int error) {
+        Manager *m = userdata;
+        bool released;
+
+        /* Deliveries could not be recorded. On a full disk, give up the reserve once so the queue can drain
+         * (which frees space); otherwise back off rather than re-send in a loop. */
+        released = error == -ENOSPC && m->reserve && reserve_release(m->reserve) > 0;
+        for (size_t i = 0; i < m->n_devices; i++) {
+                if (released)
+                        transport_flush(m->devices[i]->transport);
+                else
+                        transport_storage_failed(m->devices[i]->transport, error);
+        }
 }
 
 static void on_outbox_changed(void *userdata) {
@@ -155,6 +172,10 @@ static int manager_open_state(Manager *m) {
         if (r < 0)
                 return r;
         outbox_set_change_callback(m->outbox, on_outbox_changed, m);
+        outbox_set_failure_callback(m->outbox, on_outbox_failed, m);
+        r = reserve_new(m->state_dir, RESERVE_SIZE, &m->reserve);
+        if (r < 0)
+                return log_error_errno(r, "Cannot set up the space reserve in %s: %m", m->state_dir);
         r = expiry_new(m, &m->expiry);
         if (r < 0)
                 return log_error_errno(r, "Cannot set up TTL expiry: %m");
@@ -321,6 +342,7 @@ Manager *manager_free(Manager *m) {
         m->n_devices = 0;
         /* Commits the open group transaction and answers its callers, so the bus must still be up. */
         expiry_free(m->expiry);
+        reserve_free(m->reserve);
         outbox_free(m->outbox);
         netmon_free(m->netmon);
         coap_glue_free(m->coap);

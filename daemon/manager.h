@@ -12,6 +12,7 @@
 #include "device.h"
 #include "netmon.h"
 #include "expiry.h"
+#include "reserve.h"
 #include "outbox.h"
 
 typedef struct Manager {
@@ -26,6 +27,7 @@ typedef struct Manager {
         bool have_admin_gid;
         Outbox *outbox;
         Expiry *expiry;
+        Reserve *reserve;
         CoapGlue *coap;
         Device **devices;        /* sorted by name */
         size_t n_devices;

@@ -33,6 +33,7 @@ struct Outbox {
         sqlite3 *db;
         sqlite3_stmt *stmt[_STMT_MAX];
         bool in_transaction;
+        bool removed_in_transaction;  /* the open transaction records deliveries or failures */
         sd_event_source *commit_idle;
         sd_event_source *commit_timer;
         PendingCommit *pending;
@@ -43,6 +44,8 @@ struct Outbox {
         OutboxUsage *usage;      /* queued messages and bytes per uid, for quotas */
         size_t n_usage;
         void (*change_cb)(void *userdata);
+        void (*failure_cb)(void *userdata, int error);
+        void *failure_userdata;
         void *change_userdata;
 };
 

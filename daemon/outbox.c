@@ -230,13 +230,19 @@ int outbox_flush(Outbox *o) {
         r = outbox_exec(o, "COMMIT");
         if (r < 0) {
                 log_error_errno(r, "Failed to commit the outbox transaction, rolling back: %m");
-                (void) outbox_exec(o, "ROLLBACK");
+                /* SQLite may already have rolled back (e.g. on SQLITE_FULL). */
+                if (!sqlite3_get_autocommit(o->db))
+                        (void) outbox_exec(o, "ROLLBACK");
                 (void) outbox_load_totals(o);
         } else if (o->n_pending > 0)
                 o->committed_id = o->pending[o->n_pending - 1].id; /* ids only grow (AUTOINCREMENT) */
         o->in_transaction = false;
         outbox_run_pending(o, r);
         outbox_changed(o);
+        /* Deliveries and failures in the transaction are undone too: their messages are queued again. */
+        if (r < 0 && o->removed_in_transaction && o->failure_cb)
+                o->failure_cb(o->failure_userdata, r);
+        o->removed_in_transaction = false;
         return r;
 }
 
@@ -378,6 +384,7 @@ static int outbox_remove(Outbox *o, uint64_t id, char **ret_device, char **ret_t
                 *ret_topic = strdup((const char *) sqlite3_column_text(s, 1));
                 *ret_uid = sqlite3_column_int64(s, 2);
                 o->count--;
+                o->removed_in_transaction = true;
                 o->bytes -= (uint64_t) sqlite3_column_int64(s, 3);
                 outbox_usage_add(o, (uid_t) *ret_uid, -1, -sqlite3_column_int64(s, 3));
                 r = (*ret_device && *ret_topic) ? 1 : -ENOMEM;
@@ -442,6 +449,11 @@ uint64_t outbox_device_count(Outbox *o, const char *device) {
         return n;
 }
 
+void outbox_set_failure_callback(Outbox *o, void (*cb)(void *userdata, int error), void *userdata) {
+        o->failure_cb = cb;
+        o->failure_userdata = userdata;
+}
+
 void outbox_set_change_callback(Outbox *o, void (*cb)(void *userdata), void *userdata) {
         o->change_cb = cb;
         o->change_userdata = userdata;
@@ -494,7 +506,8 @@ static int outbox_setup(Outbox *o, const char *path) {
                                        o->db ? sqlite3_errmsg(o->db) : sqlite3_errstr(rc));
         (void) sqlite3_busy_timeout(o->db, 0);
 
-        r = outbox_exec(o, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;");
+        /* A small WAL (checkpointed every 64 pages) keeps the space needed to record deliveries bounded. */
+        r = outbox_exec(o, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=64;");
         if (r >= 0)
                 r = outbox_quick_check(o);
         if (r >= 0)

@@ -112,3 +112,5 @@ int outbox_device_ids(Outbox *o, const char *device, uint64_t **ret_ids, size_t 
 
 /* Called whenever QueueMessages/QueueBytes change (after commit or rollback). */
 void outbox_set_change_callback(Outbox *o, void (*cb)(void *userdata), void *userdata);
+/* Called when a transaction could not be committed (e.g. -ENOSPC): what it removed is queued again. */
+void outbox_set_failure_callback(Outbox *o, void (*cb)(void *userdata, int error), void *userdata);

@@ -232,8 +232,11 @@ void transport_send_done(Transport *t, TransportResult result, const char *cloud
         switch (result) {
         case TRANSPORT_OK:
                 r = outbox_delivered(transport_outbox(t), e->id, strempty(cloud_message_id));
-                if (r < 0)
+                if (r < 0) {
+                        /* Still queued: it will be sent again (at least once), but not in a tight loop. */
                         log_device_error_errno(device_name(d), r, "Cannot remove delivered message %" PRIu64 ": %m", e->id);
+                        transport_storage_failed(t, r);
+                }
                 d->counters.messages_sent++;
                 device_property_changed(d, DEVICE_PROP_COUNTERS | DEVICE_PROP_QUEUE);
                 if (d->last_error)
@@ -241,8 +244,9 @@ void transport_send_done(Transport *t, TransportResult result, const char *cloud
                 t->backoff_step = 0;
                 t->reauth_attempts = 0;
                 log_device_debug(device_name(d), "Message %" PRIu64 " delivered.", e->id);
-                /* r == 0: purged while in flight; its publisher was already told it failed. */
-                if (r != 0)
+                /* r == 0: purged while in flight, its publisher was already told it failed; r < 0: still queued,
+                 * Delivered follows when a later send is recorded. */
+                if (r > 0)
                         bus_manager_emit_delivered(d->manager, e->sender, e->id, strempty(cloud_message_id));
                 transport_kick(t);
                 return;
@@ -295,6 +299,14 @@ void transport_token_reused(Transport *t) {
 void transport_configure(Transport *t, const Config *c) {
         t->backoff_min_usec = c->backoff_min_usec;
         t->backoff_max_usec = c->backoff_max_usec;
+}
+
+void transport_storage_failed(Transport *t, int error) {
+        char msg[160];
+
+        (void) snprintf(msg, sizeof(msg), "cannot record deliveries in the outbox (%s); sending again later",
+                        strerror(-error));
+        transport_backoff(t, msg);
 }
 
 void transport_flush(Transport *t) {

@@ -73,6 +73,8 @@ void transport_send_done(Transport *t, TransportResult result, const char *cloud
 /* Administrative operations: apply new backoff settings; skip the backoff wait; authenticate afresh. */
 void transport_configure(Transport *t, const Config *c);
 void transport_flush(Transport *t);
+/* The outbox could not record a delivery or failure: back off instead of re-sending at once. */
+void transport_storage_failed(Transport *t, int error);
 void transport_reauthenticate(Transport *t);
 
 /* Moves e to the failed list with reason, counts it and tells its publisher (nothing if it is already gone). */
