@@ -242,7 +242,6 @@ FUZZ_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,
 ASAN_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 # CFLAGS goes to the sub-make through the environment, so that the Makefile's target-specific
 # `CFLAGS += ...` (e.g. -fvisibility=hidden for libiotpub) still apply.
-SAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 .PHONY: fuzz fuzz-build check-asan check-valgrind
 
 .PRECIOUS: $(B)/obj/tests/fuzz/%.o
@@ -258,7 +257,7 @@ fuzz: fuzz-build
 
 check-asan: deps
 	CFLAGS='$(ASAN_CFLAGS)' $(MAKE) B=$(ASAN_B) build-tests
-	$(SAN_ENV) tests/run-tests.sh $(ASAN_B)
+	tests/asan.sh $(ASAN_B)
 
 check-valgrind: deps
 	$(MAKE) build-tests
