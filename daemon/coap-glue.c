@@ -34,6 +34,7 @@ struct CoapGlue {
         sd_event_source *release_source;
         coap_session_t **released;  /* sessions to drop outside libcoap's dispatch */
         size_t n_released;
+        unsigned ack_timeout_ms;     /* RFC 7252 ACK_TIMEOUT for new sessions */
 };
 
 static void coap_glue_rearm(CoapGlue *g) {
@@ -178,6 +179,10 @@ static void on_coap_log(coap_log_t level, const char *message) {
         log_debug("libcoap: %.*s", (int) strcspn(message, "\n"), message);
 }
 
+void coap_glue_set_ack_timeout(CoapGlue *g, unsigned ms) {
+        g->ack_timeout_ms = ms;
+}
+
 int coap_glue_new(sd_event *event, CoapGlue **ret) {
         _cleanup_(coap_glue_freep) CoapGlue *g = NULL;
         int fd, r;
@@ -190,6 +195,7 @@ int coap_glue_new(sd_event *event, CoapGlue **ret) {
         if (!g)
                 return -ENOMEM;
         g->event = sd_event_ref(event);
+        g->ack_timeout_ms = 2000;
         g->ctx = coap_new_context(NULL);
         if (!g->ctx)
                 return -ENOMEM;
@@ -395,6 +401,10 @@ static int session_new(CoapGlue *g, const char *endpoint, uint16_t default_port,
         }
         coap_session_set_app_data(s->session, s);
         coap_session_set_mtu(s->session, COAP_GLUE_MTU);
+        coap_session_set_ack_timeout(s->session, (coap_fixed_point_t) {
+                                                         .integer_part = (uint16_t) (g->ack_timeout_ms / 1000),
+                                                         .fractional_part = (uint16_t) (g->ack_timeout_ms % 1000),
+                                                 });
         if (s->security == COAP_GLUE_PSK)
                 watch_handshake(s);
         (void) coap_prng(&s->next_token, sizeof(s->next_token));

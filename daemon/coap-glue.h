@@ -18,6 +18,9 @@ typedef void (*coap_glue_reply_t)(void *userdata, const coap_pdu_t *reply, int e
 
 int coap_glue_new(sd_event *event, CoapGlue **ret);
 CoapGlue *coap_glue_free(CoapGlue *g);
+
+/* RFC 7252's ACK_TIMEOUT (default 2000 ms) for sessions opened from now on. */
+void coap_glue_set_ack_timeout(CoapGlue *g, unsigned ms);
 DEFINE_TRIVIAL_CLEANUP_FUNC(CoapGlue *, coap_glue_free);
 
 typedef enum CoapGlueSecurity {

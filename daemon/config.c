@@ -22,6 +22,7 @@ void config_defaults(Config *c) {
                 .admin_group = "iotpub-admin",
                 .backoff_min_usec = 1 * USEC_PER_SEC,
                 .backoff_max_usec = 300 * USEC_PER_SEC,
+                .coap_ack_timeout_msec = 2000,
         };
 }
 
@@ -68,6 +69,8 @@ static int on_key(void *userdata, const char *section, const char *name, const c
                 { "MaxQueueBytesPerUser", offsetof(Config, max_queue_bytes_per_user), 1024, UINT64_MAX / 2, 1 },
                 { "BackoffMinSec", offsetof(Config, backoff_min_usec), 1, 3600, USEC_PER_SEC },
                 { "BackoffMaxSec", offsetof(Config, backoff_max_usec), 1, 86400, USEC_PER_SEC },
+                /* libcoap 4.3.1 ignores an ACK_TIMEOUT below one second. */
+                { "CoapAckTimeoutMSec", offsetof(Config, coap_ack_timeout_msec), 1000, 60000, 1 },
         };
         ConfigParse *p = userdata;
         uint64_t v;

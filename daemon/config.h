@@ -15,6 +15,7 @@ typedef struct Config {
         char admin_group[CONFIG_GROUP_MAX];   /* members may call admin methods; "" = root only */
         uint64_t backoff_min_usec;
         uint64_t backoff_max_usec;
+        uint64_t coap_ack_timeout_msec;      /* RFC 7252 ACK_TIMEOUT; 2000 by default */
         char interface[CONFIG_INTERFACE_MAX]; /* the uplink to watch; "" = any */
 } Config;
 

@@ -204,6 +204,8 @@ static void manager_apply_config(Manager *m, const Config *c) {
         }
         for (size_t i = 0; i < m->n_devices; i++)
                 transport_configure(m->devices[i]->transport, &m->config);
+        if (m->coap)
+                coap_glue_set_ack_timeout(m->coap, (unsigned) c->coap_ack_timeout_msec);
         if (m->netmon)
                 (void) netmon_set_interface(m->netmon, c->interface);
 }
@@ -276,6 +278,7 @@ int manager_start(Manager *m) {
         r = coap_glue_new(m->event, &m->coap);
         if (r < 0)
                 return log_error_errno(r, "Cannot set up libcoap: %m");
+        coap_glue_set_ack_timeout(m->coap, (unsigned) m->config.coap_ack_timeout_msec);
         manager_watch_network(m);
         r = manager_devices_load(m);
         if (r < 0)
