@@ -86,7 +86,7 @@ done
 harness_log "ok: iotpubd.conf and acl.conf are conffiles"
 # Every key of iotpubd.conf is present (commented) with the daemon's default.
 for key in MaxQueueMessages=1000000 MaxQueueBytes=268435456 MaxQueueMessagesPerUser=100000 \
-        MaxQueueBytesPerUser=67108864 BackoffMinSec=1 BackoffMaxSec=300 AdminGroup=iotpub-admin Interface=; do
+        MaxQueueBytesPerUser=67108864 BackoffMinSec=1 BackoffMaxSec=300 CoapAckTimeoutMSec=2000 AdminGroup=iotpub-admin Interface=; do
         grep -qx "#$key" /etc/iotpub/iotpubd.conf || fail "iotpubd.conf lacks '#$key'"
 done
 harness_log "ok: iotpubd.conf lists every key with its default"
