@@ -26,7 +26,7 @@ for f in "$logs"/*.log; do
         n=$((n + 1))
         command=$(sed -n 's/^==[0-9]*== Command: //p' "$f" | head -n1)
         if grep -q 'ERROR SUMMARY: 0 errors' "$f"; then
-                echo "valgrind: clean: ${command##*/}"
+                echo "valgrind: clean: $(basename "${command%% *}")"
         else
                 echo "----- valgrind: errors, definite leaks or no summary (killed?) in: $command"
                 grep -v '^==[0-9]*== *$' "$f"

@@ -122,6 +122,34 @@ static cbor_item_t *to_cbor(json_object *o, unsigned depth) {
         return NULL;
 }
 
+/* json-c reads a number beyond the double range (1e999) as an infinity, which CBOR could carry but JSON
+ * cannot: json_cbor_decode() would refuse what json_cbor_encode() made. Depth is bounded by the tokener. */
+static bool numbers_finite(json_object *o) {
+        switch (json_object_get_type(o)) {
+        case json_type_double:
+                return isfinite(json_object_get_double(o));
+        case json_type_object: {
+                json_object_object_foreach(o, key, value) {
+                        (void) key;
+                        if (!numbers_finite(value))
+                                return false;
+                }
+                return true;
+        }
+        case json_type_array:
+                for (size_t i = 0; i < json_object_array_length(o); i++)
+                        if (!numbers_finite(json_object_array_get_idx(o, i)))
+                                return false;
+                return true;
+        case json_type_null:
+        case json_type_boolean:
+        case json_type_int:
+        case json_type_string:
+                break;
+        }
+        return true;
+}
+
 /* Exactly one JSON value, optionally surrounded by whitespace. */
 static int parse_json(const void *data, size_t len, json_object **ret) {
         _cleanup_free_ char *buf = NULL;
@@ -169,6 +197,10 @@ int json_cbor_encode(const void *json, size_t len, uint8_t **ret, size_t *ret_le
         r = parse_json(json, len, &o);
         if (r < 0)
                 return r;
+        if (!numbers_finite(o)) {
+                json_object_put(o);
+                return -EINVAL;
+        }
         item = to_cbor(o, 0);
         json_object_put(o);
         if (!item)

@@ -6,7 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Returns 0, -EINVAL if data is not one JSON value, -E2BIG if nested deeper than 64, or -ENOMEM.
+/* Returns 0, -EINVAL if data is not one JSON value or holds a number beyond the double range (1e999), -E2BIG
+ * if nested deeper than 64, or -ENOMEM.
  * Numbers: integers as CBOR integers, others as the shortest float (half, single, double) that is exact. */
 int json_cbor_encode(const void *json, size_t len, uint8_t **ret, size_t *ret_len);
 

@@ -76,6 +76,12 @@ static void test_refused(void **state) {
 
         for (size_t i = 0; i < ELEMENTSOF(bad); i++)
                 assert_int_equal(json_cbor_encode(bad[i], strlen(bad[i]), &cbor, &len), -EINVAL);
+        /* Found by fuzz-json-cbor: a number beyond the double range became a CBOR infinity that
+         * json_cbor_decode() refuses. */
+        assert_int_equal(json_cbor_encode("{\"t\":6e2222222222}", 17, &cbor, &len), -EINVAL);
+        assert_int_equal(json_cbor_encode("[1,-1e999]", 10, &cbor, &len), -EINVAL);
+        assert_int_equal(json_cbor_encode("1e308", 5, &cbor, &len), 0);
+        free(cbor);
         /* An embedded NUL ends nothing: the bytes after it are not JSON whitespace. */
         assert_int_equal(json_cbor_encode("1\0 2", 4, &cbor, &len), -EINVAL);
 
