@@ -263,3 +263,17 @@ check-valgrind: deps
 	$(MAKE) build-tests
 	tests/valgrind.sh $(B)
 # --- end of fuzzing and sanitizers
+
+# --- benchmarks: `make bench` builds tests/bench/*.c into build/bench/ and runs tests/bench/run.sh, which prints
+# a markdown table (each figure beside a baseline measured in the same run) and writes build/bench/results.json.
+BENCH_SRC := $(wildcard tests/bench/*.c)
+BENCH_BINS := $(patsubst tests/bench/%.c,$(B)/bench/%,$(BENCH_SRC))
+.PHONY: bench
+.PRECIOUS: $(B)/obj/tests/bench/%.o
+$(B)/bench/%: $(B)/obj/tests/bench/%.o $(LIBSHARED)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(SHARED_PKGS)) -lm -lpthread
+
+bench: all $(BENCH_BINS) $(B)/tests/bin/wait-ready $(B)/tests/bin/pubclient
+	tests/bench/run.sh $(B)
+# --- end of benchmarks
