@@ -16,16 +16,15 @@ bool bus_caller_is_admin(Manager *m, const Caller *c) {
 }
 
 int bus_require_admin(Manager *m, sd_bus_message *msg, const char *what, sd_bus_error *error) {
-        Caller c = {};
+        const Caller *c;
         bool ok;
         int r;
 
-        r = caller_from_message(msg, &c);
+        r = caller_cache_get(m->callers, msg, &c);
         if (r < 0)
                 return sd_bus_error_setf(error, BUS_ERROR_ACCESS_DENIED,
                                          "Cannot identify the caller, so %s is refused.", what);
-        ok = bus_caller_is_admin(m, &c);
-        caller_done(&c);
+        ok = bus_caller_is_admin(m, c);
         if (!ok)
                 return sd_bus_error_setf(error, BUS_ERROR_ACCESS_DENIED, "Only root%s%s may %s.",
                                          m->have_admin_gid ? " and members of group " : "",

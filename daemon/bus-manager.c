@@ -23,29 +23,29 @@ typedef struct PendingPublish {
 } PendingPublish;
 
 /* Access rules decide (root always may); the caller is identified by the bus, not by what it says. */
+/* Access rules decide (root always may); the caller is identified by the bus, not by what it says. */
 static int check_publish_access(Manager *m, sd_bus_message *msg, Device *d, const char *topic, uid_t *ret_uid,
                                 sd_bus_error *error) {
         const char *rule, *location;
-        Caller c = {};
-        bool allowed;
+        const Caller *c;
+        AclCaller ac;
+        AclTarget t;
         int r;
 
-        r = caller_from_message(msg, &c);
+        r = caller_cache_get(m->callers, msg, &c);
         if (r < 0)
                 return sd_bus_error_setf(error, BUS_ERROR_ACCESS_DENIED,
                                          "Cannot determine who is calling, so publishing is refused.");
-        AclCaller ac = caller_to_acl(&c);
-        AclTarget at = device_to_acl(d, topic);
-        allowed = acl_check(m->acl, &ac, &at, &rule, &location);
-        if (!allowed)
-                r = sd_bus_error_setf(error, BUS_ERROR_ACCESS_DENIED,
-                                      "User %s (uid %u) may not publish to %s on device %s: %s%s%s. See "
-                                      "'iotpubctl acl explain'.",
-                                      strempty(c.user), (unsigned) c.uid, topic, device_name(d), rule,
-                                      isempty(location) ? "" : " at ", location);
-        *ret_uid = c.uid;
-        caller_done(&c);
-        return r;
+        ac = caller_to_acl(c);
+        t = device_to_acl(d, topic);
+        *ret_uid = c->uid;
+        if (acl_check(m->acl, &ac, &t, &rule, &location))
+                return 0;
+        return sd_bus_error_setf(error, BUS_ERROR_ACCESS_DENIED,
+                                 "User %s (uid %u) may not publish to %s on device %s: %s%s%s. See "
+                                 "'iotpubctl acl explain'.",
+                                 strempty(c->user), (unsigned) c->uid, topic, device_name(d), rule,
+                                 isempty(location) ? "" : " at ", location);
 }
 
 static int check_quota(Manager *m, uid_t uid, size_t len, sd_bus_error *error) {

@@ -24,20 +24,19 @@ static MessageState live_state(Manager *m, const OutboxMessage *om) {
 int bus_method_get_message(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
         OutboxMessage om = {};
-        Caller c = {};
+        const Caller *c;
         uint64_t id;
         int r;
 
         r = sd_bus_message_read(msg, "t", &id);
         if (r < 0)
                 return r;
-        r = caller_from_message(msg, &c);
+        r = caller_cache_get(m->callers, msg, &c);
         if (r < 0)
                 return r;
         r = outbox_get(m->outbox, id, &om);
-        if (r >= 0 && om.uid != c.uid && !bus_caller_is_admin(m, &c))
+        if (r >= 0 && om.uid != c->uid && !bus_caller_is_admin(m, c))
                 r = -ENOENT; /* indistinguishable from an unknown id: others' ids reveal nothing */
-        caller_done(&c);
         if (r == -ENOENT)
                 return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_MESSAGE,
                                          "No message %" PRIu64 " of yours is known (the history keeps the last 10000 "
@@ -68,7 +67,7 @@ int bus_method_list_messages(sd_bus_message *msg, void *userdata, sd_bus_error *
         MessageState state = _MESSAGE_STATE_INVALID;
         const char *s;
         uint32_t limit;
-        Caller c = {};
+        const Caller *c;
         uid_t uid;
         int r;
 
@@ -80,11 +79,10 @@ int bus_method_list_messages(sd_bus_message *msg, void *userdata, sd_bus_error *
                                          "Unknown state '%s'; use queued, delivered, failed or an empty string.", s);
         if (limit == 0 || limit > LIST_LIMIT)
                 limit = LIST_LIMIT;
-        r = caller_from_message(msg, &c);
+        r = caller_cache_get(m->callers, msg, &c);
         if (r < 0)
                 return r;
-        uid = bus_caller_is_admin(m, &c) ? UID_INVALID : c.uid;
-        caller_done(&c);
+        uid = bus_caller_is_admin(m, c) ? UID_INVALID : c->uid;
 
         r = sd_bus_message_new_method_return(msg, &reply);
         if (r >= 0)
@@ -154,7 +152,7 @@ int bus_method_explain_access(sd_bus_message *msg, void *userdata, sd_bus_error 
         Manager *m = userdata;
         struct passwd *pw;
         AclTarget target;
-        Caller c = {};
+        const Caller *c;
         size_t n_gids = 0;
         bool admin, allowed;
         uint32_t uid;
@@ -164,11 +162,10 @@ int bus_method_explain_access(sd_bus_message *msg, void *userdata, sd_bus_error 
         r = sd_bus_message_read(msg, "usss", &uid, &unit, &name, &topic);
         if (r < 0)
                 return r;
-        r = caller_from_message(msg, &c);
+        r = caller_cache_get(m->callers, msg, &c);
         if (r < 0)
                 return r;
-        admin = bus_caller_is_admin(m, &c) || c.uid == (uid_t) uid;
-        caller_done(&c);
+        admin = bus_caller_is_admin(m, c) || c->uid == (uid_t) uid;
         if (!admin)
                 return sd_bus_error_setf(error, BUS_ERROR_ACCESS_DENIED,
                                          "Only root and administrators may ask about other users.");

@@ -148,6 +148,9 @@ static int manager_connect_bus(Manager *m) {
         r = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
         if (r < 0)
                 return r;
+        r = caller_cache_new(m->bus, &m->callers);
+        if (r < 0)
+                return log_error_errno(r, "Cannot follow bus connections: %m");
         r = bus_manager_register(m);
         if (r < 0)
                 return r;
@@ -350,6 +353,7 @@ Manager *manager_free(Manager *m) {
         netmon_free(m->netmon);
         coap_glue_free(m->coap);
         sd_bus_slot_unref(m->name_slot);
+        caller_cache_free(m->callers);
         sd_bus_flush_close_unref(m->bus);
         sd_event_source_unref(m->changed_source);
         sd_event_unref(m->event);

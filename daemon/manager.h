@@ -7,6 +7,7 @@
 #include <systemd/sd-event.h>
 
 #include "acl.h"
+#include "caller-cache.h"
 #include "coap-glue.h"
 #include "config.h"
 #include "device.h"
@@ -23,6 +24,7 @@ typedef struct Manager {
         char *state_dir;
         Config config;
         Acl *acl;
+        CallerCache *callers;
         gid_t admin_gid;         /* valid if have_admin_gid */
         bool have_admin_gid;
         Outbox *outbox;
