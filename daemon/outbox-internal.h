@@ -49,6 +49,15 @@ struct Outbox {
         void *change_userdata;
 };
 
+/* outbox-file.c: opens (moving a damaged file aside first) and closes the database with its statements. */
+int outbox_file_open(Outbox *o, const char *path);
+void outbox_file_close(Outbox *o);
+
+int outbox_exec(Outbox *o, const char *sql);
+int sqlite_to_errno(int rc);
+int outbox_load_totals(Outbox *o);
+void stmt_finalizep(sqlite3_stmt **s);
+
 /* Converts an SQLite result code to a negative errno, logging SQLite's message at debug level. */
 int outbox_check(Outbox *o, int rc, const char *what);
 uint64_t outbox_now_usec(void);

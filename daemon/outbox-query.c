@@ -45,11 +45,6 @@ static const char get_sql[] =
         "UNION ALL SELECT id, 2, device, topic, cloud_id, uid, at FROM delivered WHERE id = ?1 "
         "UNION ALL SELECT id, 3, device, topic, reason, uid, at FROM failed WHERE id = ?1 LIMIT 1";
 
-static void stmt_finalizep(sqlite3_stmt **s) {
-        if (*s)
-                (void) sqlite3_finalize(*s);
-}
-
 static int message_from_row(sqlite3_stmt *s, OutboxMessage *ret) {
         OutboxMessage m = {
                 .id = (uint64_t) sqlite3_column_int64(s, 0),

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* SQLite outbox with group commit; see outbox.h. The only module that talks to SQLite. */
+/* SQLite outbox with group commit; see outbox.h. Opening and closing the file is in outbox-file.c. */
 #include <limits.h>
 #include <stdio.h>
 #include <time.h>
@@ -10,32 +10,6 @@
 #define COMMIT_MAX_DELAY_USEC (20 * 1000)   /* a burst never holds replies back longer than this */
 #define DELIVERED_KEEP 10000                /* bounded history for message status queries */
 #define FAILED_KEEP 1000                    /* bounded dead-letter table */
-
-
-static const char *const stmt_sql[_STMT_MAX] = {
-        [STMT_INSERT] = "INSERT INTO messages(device, topic, payload, content_type, sender, uid, created, expires) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [STMT_HEAD] = "SELECT id, topic, payload, content_type, sender, uid, created, expires FROM messages "
-                      "WHERE device = ? AND id <= ? ORDER BY id LIMIT 1",
-        [STMT_DELETE] = "DELETE FROM messages WHERE id = ? RETURNING device, topic, uid, length(payload)",
-        [STMT_DELIVERED] = "INSERT OR REPLACE INTO delivered(id, device, topic, uid, cloud_id, at) VALUES (?, ?, ?, ?, ?, ?)",
-        [STMT_FAILED] = "INSERT OR REPLACE INTO failed(id, device, topic, uid, reason, at) VALUES (?, ?, ?, ?, ?, ?)",
-        [STMT_DEVICE_COUNT] = "SELECT count(*) FROM messages WHERE device = ?",
-};
-
-static const char schema_sql[] =
-        "CREATE TABLE IF NOT EXISTS messages("
-        "  id INTEGER PRIMARY KEY AUTOINCREMENT, device TEXT NOT NULL, topic TEXT NOT NULL,"
-        "  payload BLOB NOT NULL, content_type INTEGER NOT NULL, sender TEXT, uid INTEGER NOT NULL,"
-        "  created INTEGER NOT NULL, expires INTEGER NOT NULL);"
-        "CREATE INDEX IF NOT EXISTS messages_by_device ON messages(device, id);"
-        "CREATE INDEX IF NOT EXISTS messages_by_expiry ON messages(expires) WHERE expires > 0;"
-        "CREATE TABLE IF NOT EXISTS delivered("
-        "  id INTEGER PRIMARY KEY, device TEXT NOT NULL, topic TEXT NOT NULL, uid INTEGER NOT NULL, cloud_id TEXT,"
-        "  at INTEGER NOT NULL);"
-        "CREATE TABLE IF NOT EXISTS failed("
-        "  id INTEGER PRIMARY KEY, device TEXT NOT NULL, topic TEXT NOT NULL, uid INTEGER NOT NULL,"
-        "  reason TEXT NOT NULL, at INTEGER NOT NULL);";
 
 
 static const char *const content_type_table[_CONTENT_TYPE_MAX] = {
@@ -68,7 +42,7 @@ OutboxEntry *outbox_entry_free(OutboxEntry *e) {
         return NULL;
 }
 
-static int sqlite_to_errno(int rc) {
+int sqlite_to_errno(int rc) {
         switch (rc & 0xff) {
         case SQLITE_OK:
         case SQLITE_ROW:
@@ -105,7 +79,7 @@ int outbox_check(Outbox *o, int rc, const char *what) {
         return r;
 }
 
-static void stmt_finalizep(sqlite3_stmt **s) {
+void stmt_finalizep(sqlite3_stmt **s) {
         if (*s)
                 (void) sqlite3_finalize(*s);
 }
@@ -117,7 +91,7 @@ uint64_t outbox_now_usec(void) {
         return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
 }
 
-static int outbox_exec(Outbox *o, const char *sql) {
+int outbox_exec(Outbox *o, const char *sql) {
         return outbox_check(o, sqlite3_exec(o->db, sql, NULL, NULL, NULL), sql);
 }
 
@@ -169,7 +143,7 @@ static int outbox_load_usage(Outbox *o) {
         return outbox_check(o, rc == SQLITE_DONE ? SQLITE_OK : rc, "load usage");
 }
 
-static int outbox_load_totals(Outbox *o) {
+int outbox_load_totals(Outbox *o) {
         _cleanup_(stmt_finalizep) sqlite3_stmt *s = NULL;
         int rc;
 
@@ -459,73 +433,6 @@ void outbox_set_change_callback(Outbox *o, void (*cb)(void *userdata), void *use
         o->change_userdata = userdata;
 }
 
-/* SQLite's own consistency check of the file; -EBADMSG if it is damaged. */
-static int outbox_quick_check(Outbox *o) {
-        _cleanup_(stmt_finalizep) sqlite3_stmt *s = NULL;
-        int rc;
-
-        rc = sqlite3_prepare_v2(o->db, "PRAGMA quick_check", -1, &s, NULL);
-        if (rc == SQLITE_OK)
-                rc = sqlite3_step(s);
-        if (rc == SQLITE_ROW && !streq((const char *) sqlite3_column_text(s, 0), "ok"))
-                return -EBADMSG;
-        return outbox_check(o, rc == SQLITE_ROW ? SQLITE_OK : rc, "quick_check");
-}
-
-static void outbox_close_db(Outbox *o) {
-        for (size_t i = 0; i < _STMT_MAX; i++)
-                o->stmt[i] = (sqlite3_finalize(o->stmt[i]), NULL);
-        if (o->db)
-                (void) sqlite3_close(o->db);
-        o->db = NULL;
-}
-
-/* A damaged outbox is never truncated or repaired in place: it is kept beside the new one for inspection. */
-static int outbox_move_aside(const char *path) {
-        static const char *const suffixes[] = { "", "-wal", "-shm" };
-        char from[PATH_MAX], to[PATH_MAX];
-        long t = (long) (outbox_now_usec() / 1000000);
-
-        for (size_t i = 0; i < ELEMENTSOF(suffixes); i++) {
-                (void) snprintf(from, sizeof(from), "%s%s", path, suffixes[i]);
-                (void) snprintf(to, sizeof(to), "%s.corrupt-%ld%s", path, t, suffixes[i]);
-                if (rename(from, to) < 0 && errno != ENOENT)
-                        return log_error_errno(errno, "Cannot move the damaged %s aside: %m", from);
-        }
-        log_full(LOG_CRIT, "THE OUTBOX %s WAS DAMAGED. It was moved to %s.corrupt-%ld and a new, empty one was "
-                 "started. Messages still in the old file were NOT sent; inspect it with sqlite3.", path, path, t);
-        return 0;
-}
-
-static int outbox_setup(Outbox *o, const char *path) {
-        int rc, r;
-
-        rc = sqlite3_open_v2(path, &o->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-        if (rc != SQLITE_OK)
-                return log_error_errno(sqlite_to_errno(rc), "Failed to open outbox %s: %s", path,
-                                       o->db ? sqlite3_errmsg(o->db) : sqlite3_errstr(rc));
-        (void) sqlite3_busy_timeout(o->db, 0);
-
-        /* A small WAL (checkpointed every 64 pages) keeps the space needed to record deliveries bounded. */
-        r = outbox_exec(o, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA wal_autocheckpoint=64;");
-        if (r >= 0)
-                r = outbox_quick_check(o);
-        if (r >= 0)
-                r = outbox_exec(o, schema_sql);
-        if (r >= 0)
-                r = outbox_load_totals(o);
-        if (r < 0)
-                return log_error_errno(r, "Failed to initialise outbox %s: %s", path, sqlite3_errmsg(o->db));
-
-        for (size_t i = 0; i < _STMT_MAX; i++) {
-                rc = sqlite3_prepare_v3(o->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &o->stmt[i], NULL);
-                if (rc != SQLITE_OK)
-                        return log_error_errno(sqlite_to_errno(rc), "Failed to prepare outbox statement: %s",
-                                               sqlite3_errmsg(o->db));
-        }
-        return 0;
-}
-
 int outbox_open(sd_event *event, const char *path, Outbox **ret) {
         _cleanup_(outbox_freep) Outbox *o = NULL;
         int r;
@@ -535,13 +442,7 @@ int outbox_open(sd_event *event, const char *path, Outbox **ret) {
                 return -ENOMEM;
         o->event = sd_event_ref(event);
 
-        r = outbox_setup(o, path);
-        if (r == -EBADMSG) {
-                outbox_close_db(o);
-                r = outbox_move_aside(path);
-                if (r >= 0)
-                        r = outbox_setup(o, path);
-        }
+        r = outbox_file_open(o, path);
         if (r < 0)
                 return r;
 
@@ -573,7 +474,7 @@ Outbox *outbox_free(Outbox *o) {
         free(o->usage);
         sd_event_source_unref(o->commit_idle);
         sd_event_source_unref(o->commit_timer);
-        outbox_close_db(o);
+        outbox_file_close(o);
         sd_event_unref(o->event);
         free(o);
         return NULL;
