@@ -22,8 +22,8 @@ static MessageState live_state(Manager *m, const OutboxMessage *om) {
 }
 
 int bus_method_get_message(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        _cleanup_(outbox_message_done) OutboxMessage om = {};
         Manager *m = userdata;
-        OutboxMessage om = {};
         const Caller *c;
         uint64_t id;
         int r;
@@ -43,10 +43,8 @@ int bus_method_get_message(sd_bus_message *msg, void *userdata, sd_bus_error *er
                                          "delivered and 1000 failed messages).", id);
         if (r < 0)
                 return r;
-        r = sd_bus_reply_method_return(msg, "ssss", message_state_to_string(live_state(m, &om)), om.device, om.topic,
-                                       strempty(om.detail));
-        outbox_message_done(&om);
-        return r;
+        return sd_bus_reply_method_return(msg, "ssss", message_state_to_string(live_state(m, &om)), om.device,
+                                          om.topic, strempty(om.detail));
 }
 
 typedef struct ListContext {

@@ -19,6 +19,12 @@ status=0
 
 for f in "$logs"/*; do
         [[ -f "$f" ]] || continue
+        # LeakSanitizer cannot stop the world in a process under ptrace: test-netflap straces iotpubd to name
+        # its sockets. That alone is no finding (the same daemon code runs untraced in the other tests).
+        if grep -q 'LeakSanitizer does not work under ptrace' "$f" && ! grep -q 'ERROR: ' "$f"; then
+                echo "asan: $(basename "$f"): no leak check, the process was traced (strace)"
+                continue
+        fi
         echo "----- sanitizer report $(basename "$f")"
         cat "$f"
         status=1
