@@ -72,4 +72,4 @@ pubclient "$out" --device=in_dev --topic="$topic" --count=1 --prefix=good --time
 wait_for --timeout=10 record_has 1 || fail "the valid message is not in the record"
 assert_eq 1 "$(record_count)" "record entries (only the valid message)"
 check_record in_dev --pubclient="$out" --topic="$topic" || fail "record differs"
-wait_for --timeout=10 test "$(manager_prop QueueMessages)" = 0 || fail "QueueMessages did not drop to 0"
+wait_for --timeout=10 manager_prop_is QueueMessages 0 || fail "QueueMessages did not drop to 0"

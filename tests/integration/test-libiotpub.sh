@@ -122,7 +122,7 @@ w=$LOGDIR/restart-wait.out
         2>>"$LOGDIR/libclient.err" &
 wait_pid=$!
 harness_register "$wait_pid" libclient-wait
-wait_for --timeout=20 test "$(device_prop lib_off QueueMessages)" = 2 || fail "the pending message was not queued"
+wait_for --timeout=20 device_prop_is lib_off QueueMessages 2 || fail "the pending message was not queued"
 stop_daemon
 p=$LOGDIR/restart-publish.out
 "$LIBCLIENT" publish --device=lib_a --topic="$T" --payload=while-away >"$p" 2>>"$LOGDIR/libclient.err" &

@@ -67,5 +67,5 @@ if grep -lF -e "$canary" "$LOGDIR"/iotpubd.* "$LOGDIR"/cloudsim.*.err; then
 fi
 harness_log "ok: no payload in the daemon's or the emulator's log (debug level)"
 
-wait_for --timeout=20 test "$(manager_prop QueueMessages)" = 0 || fail "QueueMessages did not drop to 0"
+wait_for --timeout=20 manager_prop_is QueueMessages 0 || fail "QueueMessages did not drop to 0"
 assert_ge 106 "$(device_prop sensor_bc MessagesSent)" "Device MessagesSent"

@@ -36,4 +36,4 @@ assert_eq 300 "$(json_get "$a" 'd["delivered"]')" "dev_a Delivered (concurrent r
 assert_eq 300 "$(json_get "$b" 'd["delivered"]')" "dev_b Delivered (concurrent run)"
 check_record dev_a --pubclient="$one" --pubclient="$a" --topic="$(topic_of dev_a)" || fail "record differs for dev_a"
 check_record dev_b --pubclient="$b" --topic="$(topic_of dev_b)" || fail "record differs for dev_b"
-wait_for --timeout=20 test "$(manager_prop QueueMessages)" = 0 || fail "QueueMessages did not drop to 0"
+wait_for --timeout=20 manager_prop_is QueueMessages 0 || fail "QueueMessages did not drop to 0"

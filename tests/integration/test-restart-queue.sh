@@ -32,7 +32,7 @@ restart_case() {
         # The daemon may be in a backoff after failed attempts; the bound covers a generous maximum backoff.
         wait_for --timeout=150 record_has 50 --device="$dev" ||
                 fail "[$how] only $(record_count --device="$dev") of 50 queued messages arrived after the restart"
-        wait_for --timeout=30 test "$(manager_prop QueueMessages)" = 0 || fail "[$how] QueueMessages did not drop to 0"
+        wait_for --timeout=30 manager_prop_is QueueMessages 0 || fail "[$how] QueueMessages did not drop to 0"
         check_record "$dev" --pubclient="$out" --topic="$(topic_of "$dev")" --allow-duplicates ||
                 fail "[$how] queued messages were lost or reordered across the restart"
         harness_log "[$how] duplicates (allowed, at-least-once): $(($(record_count --device="$dev") - 50))"
