@@ -165,7 +165,7 @@ static int parse_json(const void *data, size_t len, json_object **ret) {
                 return -ENOMEM;
         memcpy(buf, data, len);
         buf[len] = 0;
-        tok = json_tokener_new_ex(DEPTH_MAX);
+        tok = json_tokener_new_ex(DEPTH_MAX + 1); /* json-c counts one level more than we do */
         if (!tok)
                 return -ENOMEM;
         json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);

@@ -137,6 +137,30 @@ static void test_depth(void **state) {
         assert_int_not_equal(json_cbor_encode(deep, sizeof(deep), &cbor, &len), 0);
 }
 
+/* Both directions accept exactly the same nesting (found by fuzzing: 64 nested arrays decoded but did not
+ * encode again). */
+static void test_depth_limit_agrees(void **state) {
+        for (size_t n = 62; n <= 66; n++) {
+                _cleanup_free_ uint8_t *cbor = calloc(n + 1, 1), *back = NULL;
+                _cleanup_free_ char *json = NULL;
+                size_t len = 0;
+                int r;
+
+                assert_non_null(cbor);
+                memset(cbor, 0x81, n);   /* n nested one-element arrays */
+                cbor[n] = 0x01;
+                r = json_cbor_decode(cbor, n + 1, &json);
+                if (r < 0) {
+                        assert_true(n > 64);
+                        continue;
+                }
+                assert_true(n <= 64);
+                assert_int_equal(json_cbor_encode(json, strlen(json), &back, &len), 0);
+                assert_int_equal(len, n + 1);
+                assert_memory_equal(back, cbor, n + 1);
+        }
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_sensor_payload),
@@ -145,6 +169,7 @@ int main(void) {
                 cmocka_unit_test(test_refused),
                 cmocka_unit_test(test_decode_hostile_sizes),
                 cmocka_unit_test(test_depth),
+                cmocka_unit_test(test_depth_limit_agrees),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
