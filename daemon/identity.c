@@ -295,3 +295,12 @@ int identity_load(const char *path, const char *credentials_dir, Identity **ret)
         *ret = TAKE_PTR(id);
         return 0;
 }
+
+/* Whether two identities would behave the same (a reload keeps the running device then). */
+bool identity_equal(const Identity *a, const Identity *b) {
+        return streq(a->name, b->name) && streq(a->product_key, b->product_key) &&
+               streq(a->device_name, b->device_name) && streq(a->client_id, b->client_id) &&
+               streq(a->secret, b->secret) && a->transport == b->transport && streq(a->endpoint, b->endpoint) &&
+               a->sign_method == b->sign_method && a->psk_sign_method == b->psk_sign_method &&
+               a->payload_cbor == b->payload_cbor && streq_ptr(a->ca_file, b->ca_file);
+}

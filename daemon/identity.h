@@ -44,3 +44,5 @@ bool identity_name_is_valid(const char *name);
 /* Loads one identity file. On failure logs "path:line: reason" and returns a negative errno. credentials_dir
  * is $CREDENTIALS_DIRECTORY (may be NULL) for SecretCredential=. */
 int identity_load(const char *path, const char *credentials_dir, Identity **ret);
+
+bool identity_equal(const Identity *a, const Identity *b);

@@ -6,14 +6,6 @@
 #include "log.h"
 #include "manager-devices.h"
 
-bool identity_equal(const Identity *a, const Identity *b) {
-        return streq(a->name, b->name) && streq(a->product_key, b->product_key) &&
-               streq(a->device_name, b->device_name) && streq(a->client_id, b->client_id) &&
-               streq(a->secret, b->secret) && a->transport == b->transport && streq(a->endpoint, b->endpoint) &&
-               a->sign_method == b->sign_method && a->psk_sign_method == b->psk_sign_method &&
-               a->payload_cbor == b->payload_cbor && streq_ptr(a->ca_file, b->ca_file);
-}
-
 static Device *find_cloud_identity(Manager *m, const Identity *id, const Device *except) {
         for (size_t i = 0; i < m->n_devices; i++)
                 if (m->devices[i] != except && streq(m->devices[i]->identity->product_key, id->product_key) &&

@@ -14,4 +14,3 @@ int manager_devices_load(Manager *m);
 int manager_devices_add(Manager *m, Identity *id, Device **ret);
 void manager_devices_remove(Manager *m, Device *d);
 
-bool identity_equal(const Identity *a, const Identity *b);
