@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Parsing and evaluation of access rules; see acl.h. */
-#include <dirent.h>
 #include <grp.h>
 #include <limits.h>
 #include <pwd.h>
@@ -9,6 +8,7 @@
 #include <stdlib.h>
 
 #include "acl.h"
+#include "conf-dir.h"
 #include "log.h"
 
 static const char *const acl_vars[] = { "ProductKey", "DeviceName", "user" };
@@ -326,16 +326,10 @@ static int acl_load_file(AclLoad *l, const char *path) {
         return r;
 }
 
-static int conf_filter(const struct dirent *de) {
-        size_t n = strlen(de->d_name);
-
-        return de->d_name[0] != '.' && n > 5 && streq(de->d_name + n - 5, ".conf");
-}
-
 int acl_load(const char *config_dir, acl_problem_t problem, void *userdata, Acl **ret) {
         _cleanup_(acl_freep) Acl *a = NULL;
         _cleanup_free_ char *path = NULL, *dir = NULL;
-        struct dirent **list = NULL;
+        char **paths = NULL;
         AclLoad l = { .problem = problem, .userdata = userdata };
         int n, r;
 
@@ -349,17 +343,12 @@ int acl_load(const char *config_dir, acl_problem_t problem, void *userdata, Acl 
         if (r < 0)
                 return r;
 
-        n = scandir(dir, &list, conf_filter, alphasort);
-        if (n < 0 && errno != ENOENT)
-                return log_error_errno(errno, "Cannot read %s: %m", dir);
-        for (int i = 0; i < n; i++) {
-                _cleanup_free_ char *p = NULL;
-
-                if (r >= 0)
-                        r = asprintf(&p, "%s/%s", dir, list[i]->d_name) < 0 ? -ENOMEM : acl_load_file(&l, p);
-                free(list[i]);
-        }
-        free(list);
+        n = conf_dir_list(dir, &paths);
+        if (n < 0 && n != -ENOENT)
+                return log_error_errno(n, "Cannot read %s: %m", dir);
+        for (char **p = paths; r >= 0 && *p; p++)
+                r = acl_load_file(&l, *p);
+        conf_dir_list_free(paths);
         if (r < 0)
                 return r;
         if (l.error < 0)

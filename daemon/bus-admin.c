@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Administrative D-Bus methods; see bus-admin.h. AddDevice lives in bus-add-device.c. */
-#include <dirent.h>
 #include <stdio.h>
 
 #include "bus-admin.h"
 #include "bus-errors.h"
 #include "caller.h"
+#include "conf-dir.h"
 #include "log.h"
 #include "manager-devices.h"
 #include "manager.h"
@@ -114,26 +114,18 @@ static void on_acl_problem(void *userdata, const char *location, const char *pro
 
 static void check_devices(Manager *m, Problems *p) {
         _cleanup_free_ char *dir = NULL;
-        struct dirent **list = NULL;
-        int n;
+        char **paths = NULL;
 
-        if (asprintf(&dir, "%s/devices", m->config_dir) < 0)
+        if (asprintf(&dir, "%s/devices", m->config_dir) < 0 || conf_dir_list(dir, &paths) == -ENOMEM)
                 return;
-        n = scandir(dir, &list, NULL, alphasort);
-        for (int i = 0; i < n; i++) {
-                _cleanup_free_ char *path = NULL;
+        for (char **path = paths; path && *path; path++) {
                 Identity *id = NULL;
-                size_t l = strlen(list[i]->d_name);
 
-                if (list[i]->d_name[0] != '.' && l > 5 && streq(list[i]->d_name + l - 5, ".conf") &&
-                    asprintf(&path, "%s/%s", dir, list[i]->d_name) >= 0) {
-                        p->location = path;
-                        if (identity_load(path, getenv("CREDENTIALS_DIRECTORY"), &id) >= 0)
-                                identity_free(id);
-                }
-                free(list[i]);
+                p->location = *path;
+                if (identity_load(*path, getenv("CREDENTIALS_DIRECTORY"), &id) >= 0)
+                        identity_free(id);
         }
-        free(list);
+        conf_dir_list_free(paths);
 }
 
 int bus_method_check_configuration(sd_bus_message *msg, void *userdata, sd_bus_error *error) {

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Loading, reloading, adding and removing devices; see manager-devices.h. */
-#include <dirent.h>
 #include <stdio.h>
 
+#include "conf-dir.h"
 #include "log.h"
 #include "manager-devices.h"
 
@@ -56,12 +56,6 @@ void manager_devices_remove(Manager *m, Device *d) {
         device_free(d);
 }
 
-static int conf_filter(const struct dirent *de) {
-        size_t n = strlen(de->d_name);
-
-        return de->d_name[0] != '.' && n > 5 && streq(de->d_name + n - 5, ".conf");
-}
-
 /* One file: add it, keep the running device if it is unchanged, or replace it. */
 static void load_one(Manager *m, const char *path, const char *name) {
         _cleanup_(identity_freep) Identity *id = NULL;
@@ -80,42 +74,41 @@ static void load_one(Manager *m, const char *path, const char *name) {
 }
 
 /* Whether name (a device) still has a file, loadable or not. */
-static bool listed(struct dirent **list, int n, const char *name) {
+static bool listed(char **paths, const char *name) {
         size_t l = strlen(name);
 
-        for (int i = 0; i < n; i++)
-                if (strncmp(list[i]->d_name, name, l) == 0 && streq(list[i]->d_name + l, ".conf"))
+        for (char **p = paths; *p; p++) {
+                const char *base = strrchr(*p, '/') + 1;
+
+                if (strncmp(base, name, l) == 0 && streq(base + l, ".conf"))
                         return true;
+        }
         return false;
 }
 
 int manager_devices_load(Manager *m) {
         _cleanup_free_ char *dir = NULL;
-        struct dirent **list = NULL;
+        char **paths = NULL;
         int n;
 
         if (asprintf(&dir, "%s/devices", m->config_dir) < 0)
                 return log_oom();
-        n = scandir(dir, &list, conf_filter, alphasort);
-        if (n < 0 && errno != ENOENT)
-                return log_error_errno(errno, "Cannot read %s: %m", dir);
-        if (n < 0) {
+        n = conf_dir_list(dir, &paths);
+        if (n == -ENOENT)
                 log_notice("No identities: %s does not exist.", dir);
-                n = 0;
-        }
+        else if (n < 0)
+                return log_error_errno(n, "Cannot read %s: %m", dir);
         for (size_t i = m->n_devices; i > 0; i--)
-                if (!listed(list, n, device_name(m->devices[i - 1])))
+                if (!listed(paths, device_name(m->devices[i - 1])))
                         manager_devices_remove(m, m->devices[i - 1]);
-        for (int i = 0; i < n; i++) {
-                _cleanup_free_ char *path = NULL, *name = NULL;
+        for (char **p = paths; *p; p++) {
+                const char *base = strrchr(*p, '/') + 1;
+                _cleanup_free_ char *name = strndup(base, strlen(base) - 5);
 
-                name = strndup(list[i]->d_name, strlen(list[i]->d_name) - 5);
-                if (name && asprintf(&path, "%s/%s", dir, list[i]->d_name) >= 0)
-                        load_one(m, path, name);
+                if (name)
+                        load_one(m, *p, name);
         }
-        for (int i = 0; i < n; i++)
-                free(list[i]);
-        free(list);
+        conf_dir_list_free(paths);
         log_info("Serving %zu device(s).", m->n_devices);
         return 0;
 }
