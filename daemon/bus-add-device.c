@@ -182,19 +182,12 @@ static int write_identity(Manager *m, const char *name, const NewDevice *nd, cha
         return 0;
 }
 
-static void capture_first(void *userdata, const char *message) {
-        char *buf = userdata;
-
-        if (!buf[0])
-                (void) snprintf(buf, 512, "%s", message);
-}
-
 int bus_method_add_device(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         _cleanup_free_ char *path = NULL;
         Manager *m = userdata;
         NewDevice nd = {};
         Identity *id = NULL;
-        char problem[512] = "";
+        char problem[LOG_CAPTURE_MAX] = "";
         const char *name;
         Device *d;
         int r;
@@ -222,7 +215,7 @@ int bus_method_add_device(sd_bus_message *msg, void *userdata, sd_bus_error *err
                 return r;
 
         /* Validated exactly as at start; on failure nothing is left behind. */
-        log_set_capture(capture_first, problem);
+        log_set_capture(log_capture_first, problem);
         r = identity_load(path, NULL, &id);
         log_set_capture(NULL, NULL);
         if (r >= 0) {

@@ -13,6 +13,7 @@
 #include "log.h"
 #include "manager.h"
 #include "topic.h"
+#include "time-util.h"
 
 #define TTL_MAX_SEC (366ULL * 24 * 3600)
 
@@ -153,13 +154,6 @@ static void on_publish_committed(void *userdata, uint64_t id, int error) {
         sd_bus_message_unref(p->msg);
         free(p->device);
         free(p);
-}
-
-static uint64_t now_realtime_usec(void) {
-        struct timespec ts;
-
-        (void) clock_gettime(CLOCK_REALTIME, &ts);
-        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
 }
 
 int bus_manager_publish(Manager *m, Device *d, sd_bus_message *msg, const char *topic, sd_bus_error *error) {

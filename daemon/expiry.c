@@ -7,21 +7,14 @@
 #include "log.h"
 #include "manager.h"
 #include "transport.h"
+#include "time-util.h"
 
 #define EXPIRY_BATCH 256
-#define USEC_PER_SEC 1000000ULL
 
 struct Expiry {
         Manager *manager;
         sd_event_source *timer;
 };
-
-static uint64_t now_usec(void) {
-        struct timespec ts;
-
-        (void) clock_gettime(CLOCK_REALTIME, &ts);
-        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
-}
 
 static void expiry_arm(Expiry *e, uint64_t usec) {
         if (usec == 0) {
@@ -37,7 +30,7 @@ void expiry_schedule(Expiry *e) {
 
         if (!e || outbox_next_expiry(e->manager->outbox, &next) < 0)
                 return;
-        now = now_usec();
+        now = now_realtime_usec();
         /* Something overdue is still there only while it is being sent: look again a little later. */
         if (next != 0 && next <= now)
                 next = now + USEC_PER_SEC;
@@ -66,10 +59,10 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         size_t n = 0;
         int r;
 
-        r = outbox_expired(e->manager->outbox, now_usec(), EXPIRY_BATCH, &list, &n);
+        r = outbox_expired(e->manager->outbox, now_realtime_usec(), EXPIRY_BATCH, &list, &n);
         if (r < 0) {
                 log_warning_errno(r, "Cannot look for expired messages: %m");
-                expiry_arm(e, now_usec() + USEC_PER_SEC);
+                expiry_arm(e, now_realtime_usec() + USEC_PER_SEC);
                 return 0;
         }
         for (size_t i = 0; i < n; i++) {
@@ -78,7 +71,7 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         }
         free(list);
         if (n == EXPIRY_BATCH)
-                expiry_arm(e, now_usec()); /* more to do: continue in the next iteration */
+                expiry_arm(e, now_realtime_usec()); /* more to do: continue in the next iteration */
         else
                 expiry_schedule(e);
         return 0;

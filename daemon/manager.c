@@ -185,13 +185,6 @@ static int manager_open_state(Manager *m) {
         return 0;
 }
 
-static void capture_first(void *userdata, const char *message) {
-        char *buf = userdata;
-
-        if (!buf[0])
-                (void) snprintf(buf, 512, "%s", message);
-}
-
 static void manager_apply_config(Manager *m, const Config *c) {
         struct group *gr;
 
@@ -214,7 +207,7 @@ static void manager_apply_config(Manager *m, const Config *c) {
 }
 
 /* Loads iotpubd.conf and the access rules; nothing changes unless both are valid. */
-static int manager_load_config(Manager *m, char problem[static 512]) {
+static int manager_load_config(Manager *m, char problem[static LOG_CAPTURE_MAX]) {
         _cleanup_free_ char *conf = NULL;
         _cleanup_(acl_freep) Acl *acl = NULL;
         Config c;
@@ -224,7 +217,7 @@ static int manager_load_config(Manager *m, char problem[static 512]) {
         config_defaults(&c);
         if (asprintf(&conf, "%s/iotpubd.conf", m->config_dir) < 0)
                 return log_oom();
-        log_set_capture(capture_first, problem);
+        log_set_capture(log_capture_first, problem);
         r = config_load(conf, &c);
         if (r >= 0)
                 r = acl_load(m->config_dir, NULL, NULL, &acl);
@@ -239,7 +232,7 @@ static int manager_load_config(Manager *m, char problem[static 512]) {
 }
 
 int manager_reload(Manager *m, sd_bus_error *error) {
-        char problem[512];
+        char problem[LOG_CAPTURE_MAX];
         int r;
 
         log_info("Reloading configuration.");
@@ -263,7 +256,7 @@ static int on_sighup(sd_event_source *s, const struct signalfd_siginfo *si, void
 }
 
 int manager_start(Manager *m) {
-        char problem[512];
+        char problem[LOG_CAPTURE_MAX];
         int r;
 
         r = manager_load_config(m, problem);

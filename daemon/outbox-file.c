@@ -6,6 +6,7 @@
 
 #include "log.h"
 #include "outbox-internal.h"
+#include "time-util.h"
 
 static const char *const stmt_sql[_STMT_MAX] = {
         [STMT_INSERT] = "INSERT INTO messages(device, topic, payload, content_type, sender, uid, created, expires) "
@@ -58,7 +59,7 @@ void outbox_file_close(Outbox *o) {
 static int outbox_move_aside(const char *path) {
         static const char *const suffixes[] = { "", "-wal", "-shm" };
         char from[PATH_MAX], to[PATH_MAX];
-        long t = (long) (outbox_now_usec() / 1000000);
+        long t = (long) (now_realtime_usec() / 1000000);
 
         for (size_t i = 0; i < ELEMENTSOF(suffixes); i++) {
                 (void) snprintf(from, sizeof(from), "%s%s", path, suffixes[i]);

@@ -60,4 +60,3 @@ void stmt_finalizep(sqlite3_stmt **s);
 
 /* Converts an SQLite result code to a negative errno, logging SQLite's message at debug level. */
 int outbox_check(Outbox *o, int rc, const char *what);
-uint64_t outbox_now_usec(void);

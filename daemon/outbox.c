@@ -6,6 +6,7 @@
 
 #include "log.h"
 #include "outbox-internal.h"
+#include "time-util.h"
 
 #define COMMIT_MAX_DELAY_USEC (20 * 1000)   /* a burst never holds replies back longer than this */
 #define DELIVERED_KEEP 10000                /* bounded history for message status queries */
@@ -82,13 +83,6 @@ int outbox_check(Outbox *o, int rc, const char *what) {
 void stmt_finalizep(sqlite3_stmt **s) {
         if (*s)
                 (void) sqlite3_finalize(*s);
-}
-
-uint64_t outbox_now_usec(void) {
-        struct timespec ts;
-
-        (void) clock_gettime(CLOCK_REALTIME, &ts);
-        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
 }
 
 int outbox_exec(Outbox *o, const char *sql) {
@@ -277,7 +271,7 @@ int outbox_add(Outbox *o, const OutboxEntry *e, outbox_committed_t cb, void *use
         (void) sqlite3_bind_int(s, 4, e->content_type);
         (void) sqlite3_bind_text(s, 5, e->sender, -1, SQLITE_STATIC);
         (void) sqlite3_bind_int64(s, 6, e->uid);
-        (void) sqlite3_bind_int64(s, 7, (sqlite3_int64) (e->created_usec ?: outbox_now_usec()));
+        (void) sqlite3_bind_int64(s, 7, (sqlite3_int64) (e->created_usec ?: now_realtime_usec()));
         (void) sqlite3_bind_int64(s, 8, (sqlite3_int64) e->expires_usec);
         r = outbox_step_done(o, s, "insert");
         if (r < 0)
@@ -390,7 +384,7 @@ static int outbox_retire(Outbox *o, uint64_t id, int stmt, const char *note, con
         (void) sqlite3_bind_text(s, 3, topic, -1, SQLITE_STATIC);
         (void) sqlite3_bind_int64(s, 4, uid);
         (void) sqlite3_bind_text(s, 5, note, -1, SQLITE_STATIC);
-        (void) sqlite3_bind_int64(s, 6, (sqlite3_int64) outbox_now_usec());
+        (void) sqlite3_bind_int64(s, 6, (sqlite3_int64) now_realtime_usec());
         r = outbox_step_done(o, s, what);
         return r < 0 ? r : 1;
 }

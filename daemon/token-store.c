@@ -9,6 +9,7 @@
 
 #include "log.h"
 #include "token-store.h"
+#include "time-util.h"
 
 #define TOKEN_FILE_MAX 4096
 
@@ -26,13 +27,6 @@ static int token_path(const char *state_dir, const char *name, char **ret_dir, c
                 return -ENOMEM;
         }
         return 0;
-}
-
-static uint64_t now_usec(void) {
-        struct timespec ts;
-
-        (void) clock_gettime(CLOCK_REALTIME, &ts);
-        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
 }
 
 static const char *get_string(json_object *o, const char *key) {
@@ -60,7 +54,7 @@ static int token_from_json(json_object *o, const Identity *id, TokenRecord *ret)
             !streq_ptr(get_string(o, "endpoint"), id->endpoint))
                 return -ENOENT;
         r.expires_usec = get_u64(o, "expires");
-        if (r.expires_usec != 0 && r.expires_usec <= now_usec())
+        if (r.expires_usec != 0 && r.expires_usec <= now_realtime_usec())
                 return -ENOENT;
         r.seq = get_u64(o, "seq");
         r.token = strdup(token);

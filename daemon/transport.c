@@ -11,6 +11,7 @@
 #include "transport-coap-dtls.h"
 #include "transport-https.h"
 #include "transport.h"
+#include "time-util.h"
 
 #define REAUTH_MAX 2      /* re-authentications in a row for one message before backing off */
 #define EXPIRE_BATCH 1000 /* expired messages handled per loop iteration */
@@ -25,18 +26,11 @@ static Outbox *transport_outbox(Transport *t) {
         return t->device->manager->outbox;
 }
 
-static uint64_t realtime_usec(void) {
-        struct timespec ts;
-
-        (void) clock_gettime(CLOCK_REALTIME, &ts);
-        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
-}
-
 static uint64_t random_u64(void) {
         uint64_t v = 0;
 
         if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != sizeof(v))
-                v = realtime_usec() * 6364136223846793005ULL;
+                v = now_realtime_usec() * 6364136223846793005ULL;
         return v;
 }
 
@@ -110,7 +104,7 @@ static void transport_backoff(Transport *t, const char *error) {
 /* The oldest message that has not expired, failing expired ones on the way. */
 static int transport_next(Transport *t, OutboxEntry **ret) {
         Device *d = t->device;
-        uint64_t now = realtime_usec();
+        uint64_t now = now_realtime_usec();
 
         for (unsigned i = 0; i < EXPIRE_BATCH; i++) {
                 _cleanup_(outbox_entry_freep) OutboxEntry *e = NULL;

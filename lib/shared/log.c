@@ -25,6 +25,13 @@ void log_setup(const char *identifier) {
         log_to_journal = getenv("JOURNAL_STREAM") != NULL;
 }
 
+void log_capture_first(void *userdata, const char *message) {
+        char *buf = userdata;
+
+        if (!buf[0])
+                (void) snprintf(buf, LOG_CAPTURE_MAX, "%s", message);
+}
+
 void log_set_max_level(int level) {
         log_max_level = level;
 }

@@ -18,6 +18,10 @@ int log_level_from_string(const char *s);
 typedef void (*log_capture_t)(void *userdata, const char *message);
 void log_set_capture(log_capture_t cb, void *userdata);
 
+/* A log_capture_t that keeps the first message in userdata, a char[LOG_CAPTURE_MAX] starting empty. */
+#define LOG_CAPTURE_MAX 512
+void log_capture_first(void *userdata, const char *message);
+
 /* Logs and returns -abs(error) (or 0 if error is 0), so callers can "return log_error_errno(r, ...)". An
  * optional DEVICE= field is attached when device is not NULL. %m is expanded from error. */
 int log_internal(int level, int error, const char *device, const char *file, int line, const char *func,
