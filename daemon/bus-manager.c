@@ -187,7 +187,7 @@ int bus_manager_publish(Manager *m, Device *d, sd_bus_message *msg, const char *
                 if (r < 0)
                         return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
                                                  "Device %s sends JSON as CBOR (PayloadEncoding=cbor), but the payload "
-                                                 "is not one valid JSON value; send it with content-type octet-stream "
+                                                 "is not one valid JSON value in strict UTF-8; send it with content-type octet-stream "
                                                  "or fix the JSON.", device_name(d));
                 payload = converted;
                 content_type = CONTENT_TYPE_CBOR;

@@ -9,6 +9,7 @@
 
 #include "json-cbor.h"
 #include "macro.h"
+#include "utf8.h"
 
 #define DEPTH_MAX 64
 
@@ -122,29 +123,30 @@ static cbor_item_t *to_cbor(json_object *o, unsigned depth) {
         return NULL;
 }
 
-/* json-c reads a number beyond the double range (1e999) as an infinity, which CBOR could carry but JSON
- * cannot: json_cbor_decode() would refuse what json_cbor_encode() made. Depth is bounded by the tokener. */
-static bool numbers_finite(json_object *o) {
+/* What json-c accepts but CBOR or json_cbor_decode() would refuse, so that what json_cbor_encode() makes
+ * always decodes again: a number beyond the double range (1e999), which json-c reads as an infinity, and
+ * text that is not strict UTF-8 (JSON_TOKENER_VALIDATE_UTF8 lets overlong forms through; RFC 8949 3.1 and
+ * libcbor do not). Depth is bounded by the tokener. */
+static bool cbor_expressible(json_object *o) {
         switch (json_object_get_type(o)) {
         case json_type_double:
                 return isfinite(json_object_get_double(o));
+        case json_type_string:
+                return utf8_is_valid(json_object_get_string(o), (size_t) json_object_get_string_len(o));
         case json_type_object: {
-                json_object_object_foreach(o, key, value) {
-                        (void) key;
-                        if (!numbers_finite(value))
+                json_object_object_foreach(o, key, value)
+                        if (!utf8_is_valid(key, strlen(key)) || !cbor_expressible(value))
                                 return false;
-                }
                 return true;
         }
         case json_type_array:
                 for (size_t i = 0; i < json_object_array_length(o); i++)
-                        if (!numbers_finite(json_object_array_get_idx(o, i)))
+                        if (!cbor_expressible(json_object_array_get_idx(o, i)))
                                 return false;
                 return true;
         case json_type_null:
         case json_type_boolean:
         case json_type_int:
-        case json_type_string:
                 break;
         }
         return true;
@@ -197,7 +199,7 @@ int json_cbor_encode(const void *json, size_t len, uint8_t **ret, size_t *ret_le
         r = parse_json(json, len, &o);
         if (r < 0)
                 return r;
-        if (!numbers_finite(o)) {
+        if (!cbor_expressible(o)) {
                 json_object_put(o);
                 return -EINVAL;
         }
@@ -228,7 +230,9 @@ static int from_map(const cbor_item_t *i, unsigned depth, json_object **ret) {
                 json_object *v = NULL;
                 int r = -EBADMSG;
 
-                if (cbor_isa_string(pairs[k].key) && cbor_string_is_definite(pairs[k].key)) {
+                /* json-c keys are C strings: a key holding U+0000 has no JSON form here. */
+                if (cbor_isa_string(pairs[k].key) && cbor_string_is_definite(pairs[k].key) &&
+                    !memchr(cbor_string_handle(pairs[k].key), 0, cbor_string_length(pairs[k].key))) {
                         key = strndup((const char *) cbor_string_handle(pairs[k].key), cbor_string_length(pairs[k].key));
                         r = key ? from_cbor(pairs[k].value, depth + 1, &v) : -ENOMEM;
                 }

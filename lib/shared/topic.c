@@ -5,51 +5,17 @@
 
 #include "macro.h"
 #include "topic.h"
-
-/* Decodes one UTF-8 sequence at s. Returns its length (1..4) and the code point, or 0 if the sequence is
- * truncated, overlong, a surrogate, or beyond U+10FFFF. */
-static size_t utf8_decode(const unsigned char *s, uint32_t *ret_cp) {
-        static const uint32_t min_cp[5] = { 0, 0, 0x80, 0x800, 0x10000 };
-        uint32_t cp;
-        size_t n;
-
-        if (s[0] < 0x80) {
-                *ret_cp = s[0];
-                return 1;
-        }
-        if ((s[0] & 0xe0) == 0xc0) {
-                n = 2;
-                cp = s[0] & 0x1f;
-        } else if ((s[0] & 0xf0) == 0xe0) {
-                n = 3;
-                cp = s[0] & 0x0f;
-        } else if ((s[0] & 0xf8) == 0xf0) {
-                n = 4;
-                cp = s[0] & 0x07;
-        } else
-                return 0;
-
-        /* A NUL terminator fails the continuation test, so this never reads past the string. */
-        for (size_t i = 1; i < n; i++) {
-                if ((s[i] & 0xc0) != 0x80)
-                        return 0;
-                cp = (cp << 6) | (s[i] & 0x3f);
-        }
-
-        if (cp < min_cp[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-                return 0;
-        *ret_cp = cp;
-        return n;
-}
+#include "utf8.h"
 
 static const char *topic_check_chars(const char *topic) {
         const unsigned char *p = (const unsigned char *) topic;
+        size_t left = strlen(topic);
 
-        while (*p) {
+        while (left > 0) {
                 uint32_t cp;
                 size_t n;
 
-                n = utf8_decode(p, &cp);
+                n = utf8_decode(p, left, &cp);
                 if (n == 0)
                         return "The topic is not valid UTF-8.";
                 if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f))
@@ -61,6 +27,7 @@ static const char *topic_check_chars(const char *topic) {
                 if (cp == '?')
                         return "The topic contains '?'; query strings are not allowed.";
                 p += n;
+                left -= n;
         }
         return NULL;
 }

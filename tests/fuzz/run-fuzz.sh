@@ -26,7 +26,8 @@ for t in "${targets[@]}"; do
         mkdir -p "$corpus" "$work/artifacts-$t"
         [[ -d "$top/tests/fuzz/corpus/$t" ]] && cp -r "$top/tests/fuzz/corpus/$t/." "$corpus/"
         echo "=== fuzz-$t (${seconds} s, $(ls "$corpus" | wc -l) seeds)"
-        # FUZZ_SEED fixes libFuzzer's mutations (CI uses one, so a run is reproducible); unset, each run explores anew.
+        # FUZZ_SEED fixes the order of libFuzzer's mutations; how far a timed run gets still depends on the machine
+        # (CI found an overlong UTF-8 crash that 30 s here did not). Unset, each run explores anew.
         if "$build/fuzz/fuzz-$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=0 \
                 ${FUZZ_SEED:+-seed="$FUZZ_SEED"} \
                 -artifact_prefix="$work/artifacts-$t/" "$corpus" >"$work/$t.log" 2>&1; then

@@ -82,6 +82,11 @@ static void test_refused(void **state) {
         assert_int_equal(json_cbor_encode("[1,-1e999]", 10, &cbor, &len), -EINVAL);
         assert_int_equal(json_cbor_encode("1e308", 5, &cbor, &len), 0);
         free(cbor);
+        /* Found by fuzz-json-cbor: json-c's UTF-8 check lets overlong forms through; CBOR text must be strict
+         * UTF-8, and libcbor refused to decode what was encoded. In a value and in a key. */
+        assert_int_equal(json_cbor_encode("\"\xe0\x9f\xa2\"", 5, &cbor, &len), -EINVAL);
+        assert_int_equal(json_cbor_encode("{\"hu\xe0\x9f\xa2\":1}", 11, &cbor, &len), -EINVAL);
+        assert_int_equal(json_cbor_encode("[\"\xed\xa0\x80\"]", 7, &cbor, &len), -EINVAL); /* a surrogate */
         /* An embedded NUL ends nothing: the bytes after it are not JSON whitespace. */
         assert_int_equal(json_cbor_encode("1\0 2", 4, &cbor, &len), -EINVAL);
 
@@ -92,6 +97,10 @@ static void test_refused(void **state) {
         assert_int_equal(json_cbor_decode((const uint8_t[]) { 0x82, 0x01 }, 2, &json), -EBADMSG);
         assert_int_equal(json_cbor_decode((const uint8_t[]) { 0x01, 0x02 }, 2, &json), -EBADMSG);
         assert_int_equal(json_cbor_decode((const uint8_t[]) { 0xf9, 0x7c, 0x00 }, 3, &json), -EBADMSG); /* inf */
+        /* A key holding U+0000 would be cut short by json-c. */
+        assert_int_equal(json_cbor_decode((const uint8_t[]) { 0xa1, 0x63, 'a', 0x00, 'b', 0x01 }, 6, &json), -EBADMSG);
+        /* Text that is not UTF-8. */
+        assert_int_equal(json_cbor_decode((const uint8_t[]) { 0x63, 0xe0, 0x9f, 0xa2 }, 4, &json), -EBADMSG);
 }
 
 /* Found by fuzz-json-cbor: heads that declare more elements than there are bytes made libcbor allocate and
