@@ -274,6 +274,13 @@ $(B)/bench/%: $(B)/obj/tests/bench/%.o $(LIBSHARED)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(SHARED_PKGS)) -lm -lpthread
 
+# The direct https client sends the daemon's bodies (daemon/https-msg.c, pure functions, taken from libdaemon.a)
+# with libcurl.
+$(B)/obj/tests/bench/bench-direct-https.o: CFLAGS += -Idaemon
+$(B)/bench/bench-direct-https: $(B)/obj/tests/bench/bench-direct-https.o $(LIBDAEMON) $(LIBSHARED)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(SHARED_PKGS) libcurl) -lm
+
 bench: all $(BENCH_BINS) $(B)/tests/bin/wait-ready $(B)/tests/bin/pubclient
 	tests/bench/run.sh $(B)
 # --- end of benchmarks

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* bench-publish: Publish acceptance latency (p50/p99) beside Peer.Ping on the same connection, the rate of
- * Publish and of Ping with K concurrent connections, and the latency of one fsync of a small append. */
+ * Publish and of Ping with K concurrent connections, the latency of one fsync of a small append, and the time
+ * a device takes to deliver its queue after Device.Flush. */
 
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -23,6 +25,7 @@ static const char *arg_topic;
 static const char *arg_dir;
 static unsigned arg_count = 1000;
 static unsigned arg_conns = 8;
+static unsigned arg_timeout = 600;
 
 /* The environmental-sensor payload of tools/examples/envsensor.c. */
 static const char payload[] = "{\"id\":\"1\",\"version\":\"1.0\",\"params\":{\"CurrentTemperature\":21.5,"
@@ -211,6 +214,107 @@ static int run_fsync(void) {
         return 0;
 }
 
+/* The device's QueueMessages as announced in a PropertiesChanged signal, if the signal carries it. */
+static int on_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        uint64_t *queue = userdata, v;
+        const char *name;
+        int r;
+
+        r = sd_bus_message_skip(m, "s");
+        if (r >= 0)
+                r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        while (r >= 0 && (r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                r = sd_bus_message_read(m, "s", &name);
+                if (r >= 0 && streq(name, "QueueMessages")) {
+                        r = sd_bus_message_read(m, "v", "t", &v);
+                        if (r >= 0)
+                                *queue = v;
+                } else if (r >= 0)
+                        r = sd_bus_message_skip(m, "v");
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(m);
+        }
+        return 0;
+}
+
+static int queue_get(sd_bus *bus, const char *path, uint64_t *ret) {
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        int r;
+
+        r = sd_bus_get_property_trivial(bus, "org.iotpub1", path, "org.iotpub1.Device", "QueueMessages", &error,
+                                        't', ret);
+        if (r < 0)
+                fprintf(stderr, "bench-publish: QueueMessages: %s\n", error.message ?: strerror(-r));
+        sd_bus_error_free(&error);
+        return r;
+}
+
+/* Device.Flush, then the time until the device's queue is empty: the end is seen in the daemon's
+ * PropertiesChanged signal, so no polling delay is measured; a Get every 100 ms covers a missed signal. */
+static int run_drain(void) {
+        _cleanup_(sd_bus_unrefp) sd_bus *bus = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ char *path = NULL;
+        sd_bus_error error = SD_BUS_ERROR_NULL;
+        uint64_t queued, queue = UINT64_MAX, t0, deadline, last_get;
+        int r;
+
+        r = bus_open(&bus);
+        if (r < 0)
+                return r;
+        r = sd_bus_path_encode("/org/iotpub1/device", arg_device, &path);
+        if (r < 0)
+                return r;
+        r = sd_bus_match_signal(bus, NULL, "org.iotpub1", path, "org.freedesktop.DBus.Properties",
+                                "PropertiesChanged", on_properties_changed, &queue);
+        if (r < 0)
+                return r;
+        r = queue_get(bus, path, &queued);
+        if (r < 0)
+                return r;
+        if (queued == 0) {
+                fprintf(stderr, "bench-publish: nothing is queued for %s\n", arg_device);
+                return -ENODATA;
+        }
+        t0 = last_get = now_nsec();
+        deadline = t0 + arg_timeout * 1000000000ULL;
+        r = sd_bus_call_method(bus, "org.iotpub1", path, "org.iotpub1.Device", "Flush", &error, &reply, "");
+        if (r < 0) {
+                fprintf(stderr, "bench-publish: Flush: %s\n", error.message ?: strerror(-r));
+                sd_bus_error_free(&error);
+                return r;
+        }
+        /* Bounded by the deadline: every round waits at most 100 ms. */
+        while (queue != 0) {
+                uint64_t now = now_nsec();
+
+                if (now >= deadline) {
+                        fprintf(stderr, "bench-publish: %s still has %" PRIu64 " queued after %u s\n", arg_device,
+                                queue, arg_timeout);
+                        return -ETIMEDOUT;
+                }
+                r = sd_bus_process(bus, NULL);
+                if (r < 0)
+                        return r;
+                if (r > 0)
+                        continue;
+                if (now - last_get >= 100000000ULL) {
+                        last_get = now;
+                        r = queue_get(bus, path, &queue);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                r = sd_bus_wait(bus, 100000);
+                if (r < 0)
+                        return r;
+        }
+        t0 = now_nsec() - t0;
+        printf("{\"queued\":%" PRIu64 ",\"drain_us\":%.0f,\"delivered_per_s\":%.0f}\n", queued, t0 / 1e3,
+               queued / (t0 / 1e9));
+        return 0;
+}
+
 static int parse_argv(int argc, char *argv[]) {
         static const struct option options[] = {
                 { "mode",    required_argument, NULL, 'm' },
@@ -220,6 +324,7 @@ static int parse_argv(int argc, char *argv[]) {
                 { "dir",     required_argument, NULL, 'D' },
                 { "count",   required_argument, NULL, 'n' },
                 { "conns",   required_argument, NULL, 'c' },
+                { "timeout", required_argument, NULL, 't' },
                 {}
         };
         int c;
@@ -233,13 +338,16 @@ static int parse_argv(int argc, char *argv[]) {
                 case 'D': arg_dir = optarg; break;
                 case 'n': arg_count = (unsigned) strtoul(optarg, NULL, 10); break;
                 case 'c': arg_conns = (unsigned) strtoul(optarg, NULL, 10); break;
+                case 't': arg_timeout = (unsigned) strtoul(optarg, NULL, 10); break;
                 default: return -EINVAL;
                 }
         }
-        if (arg_count == 0 || arg_conns == 0 || optind != argc)
+        if (arg_count == 0 || arg_conns == 0 || arg_timeout == 0 || arg_timeout > 3600 || optind != argc)
                 return -EINVAL;
-        if (strcmp(arg_mode, "fsync") == 0)
+        if (streq(arg_mode, "fsync"))
                 return arg_dir ? 0 : -EINVAL;
+        if (streq(arg_mode, "drain"))
+                return arg_address && arg_device ? 0 : -EINVAL;
         return arg_address && arg_device && arg_topic ? 0 : -EINVAL;
 }
 
@@ -248,15 +356,18 @@ int main(int argc, char *argv[]) {
 
         if (r < 0) {
                 fprintf(stderr, "usage: bench-publish --mode=latency|concurrent --address=A --device=D --topic=T "
-                        "[--count=N] [--conns=K]\n       bench-publish --mode=fsync --dir=DIR [--count=N]\n");
+                        "[--count=N] [--conns=K]\n       bench-publish --mode=fsync --dir=DIR [--count=N]\n"
+                        "       bench-publish --mode=drain --address=A --device=D [--timeout=SEC]\n");
                 return 2;
         }
-        if (strcmp(arg_mode, "latency") == 0)
+        if (streq(arg_mode, "latency"))
                 r = run_latency();
-        else if (strcmp(arg_mode, "concurrent") == 0)
+        else if (streq(arg_mode, "concurrent"))
                 r = run_concurrent();
-        else if (strcmp(arg_mode, "fsync") == 0)
+        else if (streq(arg_mode, "fsync"))
                 r = run_fsync();
+        else if (streq(arg_mode, "drain"))
+                r = run_drain();
         else
                 r = -EINVAL;
         if (r < 0) {
