@@ -4,8 +4,10 @@
  * retransmission get the same answer without a second record line or a replay verdict. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "coap-msg.h"
 #include "log.h"
@@ -398,6 +400,30 @@ static const coap_bin_const_t *on_psk_identity(coap_bin_const_t *identity, coap_
         return &c->psk_bin;
 }
 
+/* libcoap 4.3.1 with GnuTLS lets GnuTLS ask select() whether a session's socket has data waiting before it
+ * retransmits a handshake flight, but a server session has no socket of its own: the descriptor asked about
+ * is 0. With stdin on /dev/null (systemd, nohup, the test harness) that is always "readable", so the server
+ * never retransmitted and any handshake that lost a datagram stalled until it failed. Descriptor 0 becomes the
+ * read end of a pipe that nobody writes to: never readable, never writable. The write end stays open so that
+ * the read end does not report end-of-file. */
+static int quiet_stdin(void) {
+        int p[2];
+
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return log_error_errno(errno, "Cannot create a pipe: %m");
+        if (p[0] != STDIN_FILENO) {
+                if (dup2(p[0], STDIN_FILENO) < 0) {
+                        int r = log_error_errno(errno, "Cannot replace stdin: %m");
+
+                        close(p[0]);
+                        close(p[1]);
+                        return r;
+                }
+                close(p[0]);
+        }
+        return 0; /* p[1] is kept for the life of the process */
+}
+
 static int setup_dtls(SimCoap *c, const char *cert, const char *key) {
         coap_dtls_spsk_t psk = {
                 .version = COAP_DTLS_SPSK_SETUP_VERSION,
@@ -411,9 +437,13 @@ static int setup_dtls(SimCoap *c, const char *cert, const char *key) {
                         .key.pem = { .public_cert = cert, .private_key = key },
                 },
         };
+        int r;
 
         if (!coap_dtls_is_supported())
                 return log_error_errno(EOPNOTSUPP, "libcoap was built without DTLS support.");
+        r = quiet_stdin();
+        if (r < 0)
+                return r;
         if (!coap_context_set_psk2(c->context, &psk))
                 return log_error_errno(EIO, "Cannot set up DTLS with PSK.");
         /* Certificate mode (B.3): no client certificate is asked for. */
