@@ -9,8 +9,11 @@
 
 #include "coap-glue.h"
 #include "log.h"
+#include "time-util.h"
 
 #define COAP_GLUE_MTU 1280 /* the platform's PDU limit (PROTOCOL.md A.13) */
+/* libcoap 4.3.1 starts GnuTLS's DTLS retransmission timer at 1 s (COAP_DTLS_RETRANSMIT_MS). */
+#define DTLS_FIRST_RETRANSMIT_USEC (1000 * 1000ULL)
 
 struct CoapGlueSession {
         CoapGlue *glue;
@@ -19,6 +22,9 @@ struct CoapGlueSession {
         char *hostname;           /* certificate mode: the name the server's certificate must carry */
         bool cert_verified;       /* certificate mode: the server's certificate passed every check */
         bool server_answered;     /* the failed handshake got as far as a message from the server */
+        uint64_t hello_usec;      /* when our latest ClientHello was made (monotonic) */
+        bool hello_lagged;        /* a server flight came later than a retransmission would have been sent */
+        bool hello_done;          /* the server's whole flight up to ServerHelloDone arrived */
         uint8_t token[8];
         size_t token_len;
         uint32_t next_token;
@@ -104,13 +110,15 @@ static coap_response_t on_response(coap_session_t *session, const coap_pdu_t *se
         return COAP_RESPONSE_OK;
 }
 
-/* What a failed DTLS handshake means: with PSK, the server did not accept our identity and key (it has no
- * other reason to abort); with certificates, our check of the server's certificate refused it unless that
- * check had already passed. */
+/* What a failed DTLS handshake means. With certificates: our check of the server's certificate refused it,
+ * unless that check had already passed. With PSK: a wrong key garbles our Finished, which the server silently
+ * drops, and a wrong identity draws an alert; a lossy link can end a handshake the same way. The handshake is
+ * taken as refused only if the server answered each of our hellos before a retransmission would have been due
+ * (no sign of loss) and then the handshake still failed; otherwise it is a timeout, retried as one. */
 static int tls_failure_error(const CoapGlueSession *s) {
         switch (s->security) {
         case COAP_GLUE_PSK:
-                return s->server_answered ? -EACCES : -ETIMEDOUT;
+                return s->server_answered && s->hello_done && !s->hello_lagged ? -EACCES : -ETIMEDOUT;
         case COAP_GLUE_PKI:
                 return s->cert_verified ? -EPROTO : -EKEYREJECTED;
         case COAP_GLUE_PLAIN:
@@ -119,16 +127,29 @@ static int tls_failure_error(const CoapGlueSession *s) {
         return -EPROTO;
 }
 
-/* libcoap 4.3.1 reports a failed handshake only after freeing its TLS state, and GnuTLS silently drops the
- * records a wrong PSK garbles, so a refused key and a silent server both end in a timeout. Watching the
- * handshake tells them apart: a server that sent any handshake message is reachable and refused our key. */
+/* libcoap 4.3.1 reports a failed handshake only after freeing its TLS state, so the handshake is watched as it
+ * goes: who answered, and how quickly. */
 static int on_handshake_message(gnutls_session_t tls, unsigned htype, unsigned when, unsigned incoming,
                                 const gnutls_datum_t *msg) {
         coap_session_t *session = gnutls_transport_get_ptr(tls);
         CoapGlueSession *s = session ? coap_session_get_app_data(session) : NULL;
+        uint64_t now = now_monotonic_usec();
 
-        if (s && incoming)
-                s->server_answered = true;
+        if (!s)
+                return 0;
+        if (!incoming) {
+                if (htype == GNUTLS_HANDSHAKE_CLIENT_HELLO)
+                        s->hello_usec = now;
+                return 0;
+        }
+        s->server_answered = true;
+        /* The server's answer to a hello (HelloVerifyRequest, or the flight ending in ServerHelloDone) came after
+         * GnuTLS's first retransmission timer: something was lost on the way. */
+        if ((htype == GNUTLS_HANDSHAKE_HELLO_VERIFY_REQUEST || htype == GNUTLS_HANDSHAKE_SERVER_HELLO_DONE) &&
+            now - s->hello_usec >= DTLS_FIRST_RETRANSMIT_USEC)
+                s->hello_lagged = true;
+        if (htype == GNUTLS_HANDSHAKE_SERVER_HELLO_DONE)
+                s->hello_done = true;
         return 0;
 }
 
@@ -139,7 +160,7 @@ static void watch_handshake(CoapGlueSession *s) {
         if (tls && lib == COAP_TLS_LIBRARY_GNUTLS)
                 gnutls_handshake_set_hook_function(tls, GNUTLS_HANDSHAKE_ANY, GNUTLS_HOOK_POST, on_handshake_message);
         else
-                s->server_answered = true; /* cannot tell: assume the key was refused */
+                s->server_answered = s->hello_done = true; /* cannot tell: assume the key was refused */
 }
 
 static void on_nack(coap_session_t *session, const coap_pdu_t *sent, const coap_nack_reason_t reason,
@@ -384,6 +405,8 @@ static int session_new(CoapGlue *g, const char *endpoint, uint16_t default_port,
                 return -ENOMEM;
         s->glue = g;
         s->hostname = TAKE_PTR(host);
+        /* The first ClientHello leaves while the session is made, before the handshake can be watched. */
+        s->hello_usec = now_monotonic_usec();
         if (!dtls) {
                 s->security = COAP_GLUE_PLAIN;
                 s->session = coap_new_client_session(g->ctx, NULL, &dst, COAP_PROTO_UDP);
@@ -441,6 +464,10 @@ CoapGlueSession *coap_glue_session_free(CoapGlueSession *s) {
         free(s->hostname);
         free(s);
         return NULL;
+}
+
+bool coap_glue_session_dtls_up(const CoapGlueSession *s) {
+        return s->security != COAP_GLUE_PLAIN && coap_session_get_state(s->session) == COAP_SESSION_STATE_ESTABLISHED;
 }
 
 coap_mid_t coap_glue_session_new_mid(CoapGlueSession *s) {

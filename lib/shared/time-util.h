@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Wall-clock time in microseconds, the unit iotpub stores and puts on the bus (TTLs, history, token expiry). */
+/* Time in microseconds: wall-clock, the unit iotpub stores and puts on the bus (TTLs, history, token expiry), and
+ * monotonic, for intervals. */
 #pragma once
 
 #include <stdint.h>
@@ -11,5 +12,12 @@ static inline uint64_t now_realtime_usec(void) {
         struct timespec ts;
 
         (void) clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
+}
+
+static inline uint64_t now_monotonic_usec(void) {
+        struct timespec ts;
+
+        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
         return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
 }
