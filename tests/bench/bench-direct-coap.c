@@ -17,6 +17,7 @@
 #include "auth.h"
 #include "coap-msg.h"
 #include "json-cbor.h"
+#include "bench-util.h"
 #include "macro.h"
 #include "psk.h"
 
@@ -56,13 +57,6 @@ static coap_response_t on_response(coap_session_t *session, const coap_pdu_t *se
         return COAP_RESPONSE_OK;
 }
 
-static double now_sec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double) ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* Sends pdu and runs libcoap until its answer (in DTLS mode the first one also waits for the handshake);
  * returns the CoAP code (205 for 2.05) or -ETIMEDOUT after EXCHANGE_TIMEOUT_SEC. */
 static int exchange(coap_context_t *ctx, coap_session_t *session, coap_pdu_t *pdu) {
@@ -74,20 +68,6 @@ static int exchange(coap_context_t *ctx, coap_session_t *session, coap_pdu_t *pd
         while (!reply.done && now_sec() < deadline)
                 coap_io_process(ctx, 100);
         return reply.done ? (int) reply.code : -ETIMEDOUT;
-}
-
-static int read_secret(char *buf, size_t size) {
-        FILE *f = fopen(arg_secret_file, "re");
-        int ok;
-
-        if (!f)
-                return -errno;
-        ok = fgets(buf, (int) size, f) != NULL;
-        fclose(f);
-        if (!ok)
-                return -EINVAL;
-        buf[strcspn(buf, "\n")] = '\0';
-        return 0;
 }
 
 /* The session to the cloud: plain UDP, or DTLS keyed with the identity and PSK the daemon uses (B.2, E.3). */
@@ -264,7 +244,7 @@ int main(int argc, char *argv[]) {
                         "--secret-file=F [--dtls] [--host=127.0.0.1] [--count=N]\n");
                 return 2;
         }
-        if (read_secret(secret, sizeof(secret)) < 0) {
+        if (bench_read_secret(arg_secret_file, secret, sizeof(secret)) < 0) {
                 fprintf(stderr, "bench-direct-coap: cannot read the secret file\n");
                 return 1;
         }

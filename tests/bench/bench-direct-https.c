@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "https-msg.h"
+#include "bench-util.h"
 #include "macro.h"
 
 #define REQUEST_TIMEOUT_MS 30000L
@@ -35,27 +36,6 @@ typedef struct Client {
         long connects;          /* new connections over all requests: 1 when keep-alive works */
         size_t bytes;           /* of the last request: request line and headers, body, reply headers and body */
 } Client;
-
-static double now_sec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double) ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int read_secret(char *buf, size_t size) {
-        FILE *f = fopen(arg_secret_file, "re");
-        int ok;
-
-        if (!f)
-                return -errno;
-        ok = fgets(buf, (int) size, f) != NULL;
-        fclose(f);
-        if (!ok)
-                return -EINVAL;
-        buf[strcspn(buf, "\n")] = '\0';
-        return 0;
-}
 
 static size_t on_write(char *data, size_t size, size_t nmemb, void *userdata) {
         Client *c = userdata;
@@ -255,7 +235,7 @@ int main(int argc, char *argv[]) {
                         "--device-name=DN --secret-file=F [--count=N]\n");
                 return 2;
         }
-        if (read_secret(secret, sizeof(secret)) < 0) {
+        if (bench_read_secret(arg_secret_file, secret, sizeof(secret)) < 0) {
                 fprintf(stderr, "bench-direct-https: cannot read the secret file\n");
                 return 1;
         }
