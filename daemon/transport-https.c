@@ -162,7 +162,10 @@ static int https_setup(Https *h, const void *body, size_t len) {
         if (h->fresh_connect && curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L) != CURLE_OK)
                 return -EINVAL;
         h->fresh_connect = false;
-        if (ca && curl_easy_setopt(e, CURLOPT_CAINFO, ca) != CURLE_OK)
+        /* CAFile= replaces the system's trust store: libcurl would otherwise also search its default CA
+         * directory (/etc/ssl/certs), and trust every CA in it. */
+        if (ca && (curl_easy_setopt(e, CURLOPT_CAINFO, ca) != CURLE_OK ||
+                   curl_easy_setopt(e, CURLOPT_CAPATH, NULL) != CURLE_OK))
                 return -ENOMEM;
         return 0;
 }
