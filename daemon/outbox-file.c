@@ -17,6 +17,11 @@ static const char *const stmt_sql[_STMT_MAX] = {
         [STMT_DELIVERED] = "INSERT OR REPLACE INTO delivered(id, device, topic, uid, cloud_id, at) VALUES (?, ?, ?, ?, ?, ?)",
         [STMT_FAILED] = "INSERT OR REPLACE INTO failed(id, device, topic, uid, reason, at) VALUES (?, ?, ?, ?, ?, ?)",
         [STMT_DEVICE_COUNT] = "SELECT count(*) FROM messages WHERE device = ?",
+        /* Run for every message: prepared once, not parsed again each time. */
+        [STMT_NEXT_EXPIRY] = "SELECT coalesce(min(expires), 0) FROM messages WHERE expires > 0",
+        [STMT_BEGIN] = "BEGIN IMMEDIATE",
+        [STMT_COMMIT] = "COMMIT",
+        [STMT_ROLLBACK] = "ROLLBACK",
 };
 
 static const char schema_sql[] =

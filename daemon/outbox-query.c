@@ -150,16 +150,13 @@ int outbox_device_ids(Outbox *o, const char *device, uint64_t **ret_ids, size_t 
 }
 
 int outbox_next_expiry(Outbox *o, uint64_t *ret_usec) {
-        _cleanup_(stmt_finalizep) sqlite3_stmt *s = NULL;
-        int rc;
+        sqlite3_stmt *s = o->stmt[STMT_NEXT_EXPIRY];
+        int rc = sqlite3_step(s);
 
-        rc = sqlite3_prepare_v2(o->db, "SELECT coalesce(min(expires), 0) FROM messages WHERE expires > 0", -1, &s, NULL);
-        if (rc == SQLITE_OK)
-                rc = sqlite3_step(s);
-        if (rc != SQLITE_ROW)
-                return outbox_check(o, rc, "next expiry");
-        *ret_usec = (uint64_t) sqlite3_column_int64(s, 0);
-        return 0;
+        if (rc == SQLITE_ROW)
+                *ret_usec = (uint64_t) sqlite3_column_int64(s, 0);
+        (void) sqlite3_reset(s);
+        return rc == SQLITE_ROW ? 0 : outbox_check(o, rc, "next expiry");
 }
 
 static OutboxEntry *entry_from_row(sqlite3_stmt *s) {

@@ -89,6 +89,13 @@ int outbox_exec(Outbox *o, const char *sql) {
         return outbox_check(o, sqlite3_exec(o->db, sql, NULL, NULL, NULL), sql);
 }
 
+int outbox_run(Outbox *o, unsigned stmt, const char *what) {
+        int rc = sqlite3_step(o->stmt[stmt]);
+
+        (void) sqlite3_reset(o->stmt[stmt]);
+        return outbox_check(o, rc == SQLITE_DONE ? SQLITE_OK : rc, what);
+}
+
 static OutboxUsage *outbox_usage(Outbox *o, uid_t uid, bool create) {
         OutboxUsage *u;
 
@@ -195,12 +202,12 @@ int outbox_flush(Outbox *o) {
         (void) sd_event_source_set_enabled(o->commit_idle, SD_EVENT_OFF);
         (void) sd_event_source_set_enabled(o->commit_timer, SD_EVENT_OFF);
         outbox_prune(o);
-        r = outbox_exec(o, "COMMIT");
+        r = outbox_run(o, STMT_COMMIT, "COMMIT");
         if (r < 0) {
                 log_error_errno(r, "Failed to commit the outbox transaction, rolling back: %m");
                 /* SQLite may already have rolled back (e.g. on SQLITE_FULL). */
                 if (!sqlite3_get_autocommit(o->db))
-                        (void) outbox_exec(o, "ROLLBACK");
+                        (void) outbox_run(o, STMT_ROLLBACK, "ROLLBACK");
                 (void) outbox_load_totals(o);
         } else if (o->n_pending > 0)
                 o->committed_id = o->pending[o->n_pending - 1].id; /* ids only grow (AUTOINCREMENT) */
@@ -229,7 +236,7 @@ static int outbox_begin(Outbox *o) {
 
         if (o->in_transaction)
                 return 0;
-        r = outbox_exec(o, "BEGIN IMMEDIATE");
+        r = outbox_run(o, STMT_BEGIN, "BEGIN IMMEDIATE");
         if (r < 0)
                 return r;
         o->in_transaction = true;
