@@ -17,9 +17,14 @@
 
 #define RESERVE_SIZE (512 * 1024) /* enough to record deliveries with a checkpointed WAL */
 
-static int on_changed(sd_event_source *s, void *userdata) {
-        Manager *m = userdata;
+/* Queue sizes and counters change with every message: their PropertiesChanged go out at most this often
+ * (with the latest values), so that a fast link does not send the bus two of them per message. State, LastError,
+ * TokenExpiresAt and Online are signalled at once, and take anything pending with them. */
+#define CHANGED_MIN_INTERVAL_USEC (100 * 1000)
 
+static void emit_changed(Manager *m) {
+        (void) sd_event_now(m->event, CLOCK_MONOTONIC, &m->changed_usec);
+        (void) sd_event_source_set_enabled(m->changed_timer, SD_EVENT_OFF);
         for (size_t i = 0; i < m->n_devices; i++)
                 if (m->devices[i]->changed)
                         bus_device_emit_changed(m->devices[i]);
@@ -32,6 +37,33 @@ static int on_changed(sd_event_source *s, void *userdata) {
                 m->online_changed = false;
                 bus_manager_emit_online_changed(m);
         }
+}
+
+static bool changed_urgent(Manager *m) {
+        if (m->online_changed)
+                return true;
+        for (size_t i = 0; i < m->n_devices; i++)
+                if (m->devices[i]->changed & (DEVICE_PROP_STATE | DEVICE_PROP_LAST_ERROR | DEVICE_PROP_TOKEN_EXPIRES_AT))
+                        return true;
+        return false;
+}
+
+static int on_changed(sd_event_source *s, void *userdata) {
+        Manager *m = userdata;
+        uint64_t now = 0;
+
+        (void) sd_event_now(m->event, CLOCK_MONOTONIC, &now);
+        if (!changed_urgent(m) && m->changed_usec > 0 && now < m->changed_usec + CHANGED_MIN_INTERVAL_USEC) {
+                (void) sd_event_source_set_time(m->changed_timer, m->changed_usec + CHANGED_MIN_INTERVAL_USEC);
+                (void) sd_event_source_set_enabled(m->changed_timer, SD_EVENT_ONESHOT);
+                return 0;
+        }
+        emit_changed(m);
+        return 0;
+}
+
+static int on_changed_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        emit_changed(userdata);
         return 0;
 }
 
@@ -326,6 +358,10 @@ int manager_new(const ManagerArgs *args, Manager **ret) {
                 return r;
         (void) sd_event_source_set_priority(m->changed_source, SD_EVENT_PRIORITY_IDLE);
         (void) sd_event_source_set_enabled(m->changed_source, SD_EVENT_OFF);
+        r = sd_event_add_time(m->event, &m->changed_timer, CLOCK_MONOTONIC, 0, 1000, on_changed_timer, m);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_enabled(m->changed_timer, SD_EVENT_OFF);
 
         *ret = TAKE_PTR(m);
         return 0;
@@ -349,6 +385,7 @@ Manager *manager_free(Manager *m) {
         caller_cache_free(m->callers);
         sd_bus_flush_close_unref(m->bus);
         sd_event_source_unref(m->changed_source);
+        sd_event_source_unref(m->changed_timer);
         sd_event_unref(m->event);
         acl_free(m->acl);
         free(m->bus_address);

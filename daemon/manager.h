@@ -39,6 +39,8 @@ typedef struct Manager {
         bool queue_changed;      /* QueueMessages/QueueBytes not yet signalled */
         bool online_changed;     /* Online not yet signalled */
         sd_event_source *changed_source;
+        sd_event_source *changed_timer; /* a rate-limited PropertiesChanged that is due later */
+        uint64_t changed_usec;          /* when PropertiesChanged went out last (CLOCK_MONOTONIC) */
         sd_bus_slot *name_slot;
 } Manager;
 
