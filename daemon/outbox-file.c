@@ -13,7 +13,10 @@ static const char *const stmt_sql[_STMT_MAX] = {
                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         [STMT_HEAD] = "SELECT id, topic, payload, content_type, sender, uid, created, expires FROM messages "
                       "WHERE device = ? AND id <= ? ORDER BY id LIMIT 1",
-        [STMT_DELETE] = "DELETE FROM messages WHERE id = ? RETURNING device, topic, uid, length(payload)",
+        /* Two statements, not DELETE ... RETURNING: SQLite runs RETURNING through a temporary table, which made
+         * recording a delivery cost five times what the rest of sending a message does. */
+        [STMT_LOOKUP] = "SELECT device, topic, uid, length(payload) FROM messages WHERE id = ?",
+        [STMT_DELETE] = "DELETE FROM messages WHERE id = ?",
         [STMT_DELIVERED] = "INSERT OR REPLACE INTO delivered(id, device, topic, uid, cloud_id, at) VALUES (?, ?, ?, ?, ?, ?)",
         [STMT_FAILED] = "INSERT OR REPLACE INTO failed(id, device, topic, uid, reason, at) VALUES (?, ?, ?, ?, ?, ?)",
         [STMT_DEVICE_COUNT] = "SELECT count(*) FROM messages WHERE device = ?",

@@ -9,6 +9,7 @@
 enum {
         STMT_INSERT,
         STMT_HEAD,
+        STMT_LOOKUP,
         STMT_DELETE,
         STMT_DELIVERED,
         STMT_FAILED,

@@ -350,7 +350,8 @@ finish:
 
 /* Removes the message from the queue, returning its device, topic and uid for the history tables. */
 static int outbox_remove(Outbox *o, uint64_t id, char **ret_device, char **ret_topic, int64_t *ret_uid) {
-        sqlite3_stmt *s = o->stmt[STMT_DELETE];
+        sqlite3_stmt *s = o->stmt[STMT_LOOKUP];
+        int64_t len = 0;
         int rc, r;
 
         r = outbox_begin(o);
@@ -363,21 +364,26 @@ static int outbox_remove(Outbox *o, uint64_t id, char **ret_device, char **ret_t
                 *ret_device = strdup((const char *) sqlite3_column_text(s, 0));
                 *ret_topic = strdup((const char *) sqlite3_column_text(s, 1));
                 *ret_uid = sqlite3_column_int64(s, 2);
-                o->count--;
-                o->removed_in_transaction = true;
-                o->bytes -= (uint64_t) sqlite3_column_int64(s, 3);
-                outbox_usage_add(o, (uid_t) *ret_uid, -1, -sqlite3_column_int64(s, 3));
+                len = sqlite3_column_int64(s, 3);
                 r = (*ret_device && *ret_topic) ? 1 : -ENOMEM;
-                rc = sqlite3_step(s);
         } else
-                r = 0;
-        if (rc != SQLITE_DONE)
-                r = outbox_check(o, rc, "delete");
+                r = rc == SQLITE_DONE ? 0 : outbox_check(o, rc, "look up");
         (void) sqlite3_reset(s);
         (void) sqlite3_clear_bindings(s);
-        if (r > 0)
-                outbox_changed(o);
-        return r;
+        if (r <= 0)
+                return r;
+
+        s = o->stmt[STMT_DELETE];
+        (void) sqlite3_bind_int64(s, 1, (sqlite3_int64) id);
+        r = outbox_step_done(o, s, "delete");
+        if (r < 0)
+                return r;
+        o->count--;
+        o->removed_in_transaction = true;
+        o->bytes -= (uint64_t) len;
+        outbox_usage_add(o, (uid_t) *ret_uid, -1, -len);
+        outbox_changed(o);
+        return 1;
 }
 
 /* Removes a queued message and records where it went: stmt is STMT_DELIVERED (note: the cloud's id) or
