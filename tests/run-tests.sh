@@ -30,17 +30,55 @@ run_one() {
         fi
 }
 
+# run_together SCRIPT BASE-NAME TRANSPORT...: the transport runs of one test at the same time, each output
+# printed whole when all have ended. For tests that mostly wait on timers (the loss test).
+run_together() {
+        local t=$1 base=$2 dir i n=0
+        shift 2
+        local names=() pids=()
+        dir=$(mktemp -d "${TMPDIR:-/tmp}/iotpub-run.XXXXXX")
+        for tr in "$@"; do
+                local name="integration/$base[$tr]"
+                [[ -n "$filter" && "$name" != *"$filter"* ]] && continue
+                (
+                        f0=$failed
+                        run_one "$name" 600 env IOTPUB_TRANSPORT="$tr" bash "$t"
+                        [[ $failed == "$f0" ]] && echo pass >"$dir/$n.status"
+                ) >"$dir/$n.log" 2>&1 &
+                pids+=($!)
+                names+=("$name")
+                n=$((n + 1))
+        done
+        for ((i = 0; i < n; i++)); do
+                wait "${pids[i]}"
+                cat "$dir/$i.log"
+                if [[ -f "$dir/$i.status" ]]; then
+                        passed=$((passed + 1))
+                else
+                        failed=$((failed + 1))
+                        failures+=("${names[i]}")
+                fi
+        done
+        rm -rf "$dir"
+}
+
 for t in "$build"/tests/unit/test-*; do
         [[ -x "$t" ]] || continue
         run_one "unit/$(basename "$t")" 120 "$t"
 done
 
-# A test that declares "# transports: A B ..." runs once per transport, with IOTPUB_TRANSPORT set.
+# A test that declares "# transports: A B ..." runs once per transport, with IOTPUB_TRANSPORT set; with
+# "# concurrent: yes" as well, those runs go at the same time.
 for t in "$top"/tests/integration/test-*.sh; do
         [[ -f "$t" ]] || continue
         transports=$(sed -n 's/^# transports: *//p' "$t" | head -n1)
         if [[ -z "$transports" ]]; then
                 run_one "integration/$(basename "$t" .sh)" 600 bash "$t"
+                continue
+        fi
+        if grep -q '^# concurrent: yes$' "$t"; then
+                # shellcheck disable=SC2086 # the list is split on blanks
+                run_together "$t" "$(basename "$t" .sh)" $transports
                 continue
         fi
         for tr in $transports; do

@@ -5,6 +5,7 @@
 # Over coap-dtls this also needs cloudsim's DTLS server to retransmit handshake flights (see README, cloudsim) and
 # iotpubd to take a handshake cut short by loss for a timeout, not for a refused key.
 # transports: coap-aes coap-dtls
+# concurrent: yes
 set -euo pipefail
 source "${IOTPUB_TOP:-$(dirname "$0")/../..}/tests/lib/harness.sh"
 RELAY=$IOTPUB_BUILD/tests/bin/udp-relay
