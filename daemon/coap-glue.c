@@ -21,7 +21,6 @@ struct CoapGlueSession {
         CoapGlueSecurity security;
         char *hostname;           /* certificate mode: the name the server's certificate must carry */
         bool cert_verified;       /* certificate mode: the server's certificate passed every check */
-        bool server_answered;     /* the failed handshake got as far as a message from the server */
         uint64_t hello_usec;      /* when our latest ClientHello was made (monotonic) */
         bool hello_lagged;        /* a server flight came later than a retransmission would have been sent */
         bool hello_done;          /* the server's whole flight up to ServerHelloDone arrived */
@@ -118,7 +117,7 @@ static coap_response_t on_response(coap_session_t *session, const coap_pdu_t *se
 static int tls_failure_error(const CoapGlueSession *s) {
         switch (s->security) {
         case COAP_GLUE_PSK:
-                return s->server_answered && s->hello_done && !s->hello_lagged ? -EACCES : -ETIMEDOUT;
+                return s->hello_done && !s->hello_lagged ? -EACCES : -ETIMEDOUT;
         case COAP_GLUE_PKI:
                 return s->cert_verified ? -EPROTO : -EKEYREJECTED;
         case COAP_GLUE_PLAIN:
@@ -142,7 +141,6 @@ static int on_handshake_message(gnutls_session_t tls, unsigned htype, unsigned w
                         s->hello_usec = now;
                 return 0;
         }
-        s->server_answered = true;
         /* The server's answer to a hello (HelloVerifyRequest, or the flight ending in ServerHelloDone) came after
          * GnuTLS's first retransmission timer: something was lost on the way. */
         if ((htype == GNUTLS_HANDSHAKE_HELLO_VERIFY_REQUEST || htype == GNUTLS_HANDSHAKE_SERVER_HELLO_DONE) &&
@@ -160,7 +158,7 @@ static void watch_handshake(CoapGlueSession *s) {
         if (tls && lib == COAP_TLS_LIBRARY_GNUTLS)
                 gnutls_handshake_set_hook_function(tls, GNUTLS_HANDSHAKE_ANY, GNUTLS_HOOK_POST, on_handshake_message);
         else
-                s->server_answered = s->hello_done = true; /* cannot tell: assume the key was refused */
+                s->hello_done = true; /* cannot tell: assume the key was refused */
 }
 
 static void on_nack(coap_session_t *session, const coap_pdu_t *sent, const coap_nack_reason_t reason,

@@ -59,8 +59,6 @@ int outbox_file_open(Outbox *o, const char *path);
 void outbox_file_close(Outbox *o);
 
 int outbox_exec(Outbox *o, const char *sql);
-/* Steps one of the prepared statements that return no rows (BEGIN, COMMIT, ROLLBACK) and resets it. */
-int outbox_run(Outbox *o, unsigned stmt, const char *what);
 int sqlite_to_errno(int rc);
 int outbox_load_totals(Outbox *o);
 void stmt_finalizep(sqlite3_stmt **s);

@@ -13,7 +13,6 @@
 #define DELIVERED_KEEP 10000                /* bounded history for message status queries */
 #define FAILED_KEEP 1000                    /* bounded dead-letter table */
 
-
 static const char *const content_type_table[_CONTENT_TYPE_MAX] = {
         [CONTENT_TYPE_JSON] = "json",
         [CONTENT_TYPE_CBOR] = "cbor",
@@ -90,10 +89,12 @@ int outbox_exec(Outbox *o, const char *sql) {
         return outbox_check(o, sqlite3_exec(o->db, sql, NULL, NULL, NULL), sql);
 }
 
-int outbox_run(Outbox *o, unsigned stmt, const char *what) {
-        int rc = sqlite3_step(o->stmt[stmt]);
+/* Steps a statement that returns no rows and makes it ready for the next use. */
+static int outbox_step_done(Outbox *o, sqlite3_stmt *s, const char *what) {
+        int rc = sqlite3_step(s);
 
-        (void) sqlite3_reset(o->stmt[stmt]);
+        (void) sqlite3_reset(s);
+        (void) sqlite3_clear_bindings(s);
         return outbox_check(o, rc == SQLITE_DONE ? SQLITE_OK : rc, what);
 }
 
@@ -203,12 +204,12 @@ int outbox_flush(Outbox *o) {
         (void) sd_event_source_set_enabled(o->commit_idle, SD_EVENT_OFF);
         (void) sd_event_source_set_enabled(o->commit_timer, SD_EVENT_OFF);
         outbox_prune(o);
-        r = outbox_run(o, STMT_COMMIT, "COMMIT");
+        r = outbox_step_done(o, o->stmt[STMT_COMMIT], "COMMIT");
         if (r < 0) {
                 log_error_errno(r, "Failed to commit the outbox transaction, rolling back: %m");
                 /* SQLite may already have rolled back (e.g. on SQLITE_FULL). */
                 if (!sqlite3_get_autocommit(o->db))
-                        (void) outbox_run(o, STMT_ROLLBACK, "ROLLBACK");
+                        (void) outbox_step_done(o, o->stmt[STMT_ROLLBACK], "ROLLBACK");
                 (void) outbox_load_totals(o);
         } else if (o->n_pending > 0)
                 o->committed_id = o->pending[o->n_pending - 1].id; /* ids only grow (AUTOINCREMENT) */
@@ -237,7 +238,7 @@ static int outbox_begin(Outbox *o) {
 
         if (o->in_transaction)
                 return 0;
-        r = outbox_run(o, STMT_BEGIN, "BEGIN IMMEDIATE");
+        r = outbox_step_done(o, o->stmt[STMT_BEGIN], "BEGIN IMMEDIATE");
         if (r < 0)
                 return r;
         o->in_transaction = true;
@@ -248,14 +249,6 @@ static int outbox_begin(Outbox *o) {
         (void) sd_event_source_set_time_relative(o->commit_timer, COMMIT_MAX_DELAY_USEC);
         (void) sd_event_source_set_enabled(o->commit_timer, SD_EVENT_ONESHOT);
         return 0;
-}
-
-static int outbox_step_done(Outbox *o, sqlite3_stmt *s, const char *what) {
-        int rc = sqlite3_step(s);
-
-        (void) sqlite3_reset(s);
-        (void) sqlite3_clear_bindings(s);
-        return outbox_check(o, rc == SQLITE_DONE ? SQLITE_OK : rc, what);
 }
 
 int outbox_add(Outbox *o, const OutboxEntry *e, outbox_committed_t cb, void *userdata) {
