@@ -464,10 +464,6 @@ CoapGlueSession *coap_glue_session_free(CoapGlueSession *s) {
         return NULL;
 }
 
-bool coap_glue_session_dtls_up(const CoapGlueSession *s) {
-        return s->security != COAP_GLUE_PLAIN && coap_session_get_state(s->session) == COAP_SESSION_STATE_ESTABLISHED;
-}
-
 coap_mid_t coap_glue_session_new_mid(CoapGlueSession *s) {
         return coap_new_message_id(s->session);
 }

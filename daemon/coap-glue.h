@@ -45,9 +45,6 @@ int coap_glue_session_new_dtls(CoapGlue *g, const char *endpoint, uint16_t defau
 CoapGlueSession *coap_glue_session_free(CoapGlueSession *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(CoapGlueSession *, coap_glue_session_free);
 
-/* Whether s is a DTLS session whose handshake completed and which is still up. */
-bool coap_glue_session_dtls_up(const CoapGlueSession *s);
-
 coap_mid_t coap_glue_session_new_mid(CoapGlueSession *s);
 void coap_glue_session_new_token(CoapGlueSession *s, uint8_t token[static 4]);
 

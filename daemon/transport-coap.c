@@ -12,7 +12,6 @@ static const char *coap_endpoint(TransportCoap *c) {
 
 void transport_coap_reset(TransportCoap *c) {
         c->session = coap_glue_session_free(c->session);
-        c->timed_out = false;
         c->token = erase_and_free(c->token);
 }
 
@@ -20,7 +19,6 @@ void transport_coap_disconnect(Transport *t) {
         TransportCoap *c = (TransportCoap *) t;
 
         c->session = coap_glue_session_free(c->session);
-        c->timed_out = false;
 }
 
 /* Opens the session if needed and picks the next request's token. */
@@ -38,20 +36,9 @@ static unsigned coap_code(const coap_pdu_t *pdu) {
         return (unsigned) (code >> 5) * 100 + (unsigned) (code & 0x1f);
 }
 
-/* Whether the session survives a request that got no answer. A DTLS session costs a handshake of three round
- * trips, which on a lossy link fails more often than a request does: one unanswered request keeps it; a second
- * in a row means the server may have lost it (a restart; records it cannot decrypt are dropped silently), and
- * the next attempt makes a new one. Plain CoAP sessions cost nothing and are always made anew (a new source
- * port also gets past a stale NAT binding). */
-static bool coap_keep_session(TransportCoap *c, int error) {
-        bool keep = error == -ETIMEDOUT && !c->timed_out && coap_glue_session_dtls_up(c->session);
-
-        c->timed_out = keep;
-        return keep;
-}
-
-/* A request that got no answer: the session is re-created on the next attempt unless coap_keep_session() says
- * otherwise. A refused DTLS handshake is an authentication failure the user must fix; the rest is transient. */
+/* A request that got no answer: the session is re-created on the next attempt (a DTLS server that restarted,
+ * or a NAT that moved us to another port, drops our records without a word; only a new handshake gets through).
+ * A refused DTLS handshake is an authentication failure the user must fix; the rest is transient. */
 static void coap_no_reply(TransportCoap *c, int error, bool auth) {
         TransportResult result = TRANSPORT_RETRY;
         char msg[192];
@@ -76,8 +63,7 @@ static void coap_no_reply(TransportCoap *c, int error, bool auth) {
                 break;
         }
         transport_count_bytes(&c->meta, c->sent_size, 0);
-        if (!coap_keep_session(c, error))
-                c->session = coap_glue_session_free(c->session);
+        c->session = coap_glue_session_free(c->session);
         if (auth)
                 transport_auth_done(&c->meta, result, msg);
         else
@@ -90,7 +76,6 @@ static unsigned coap_reply_code(TransportCoap *c, const coap_pdu_t *reply, int e
                 coap_no_reply(c, error, auth);
                 return 0;
         }
-        c->timed_out = false;
         transport_count_bytes(&c->meta, c->sent_size, coap_glue_pdu_size(reply));
         return coap_code(reply);
 }

@@ -25,7 +25,6 @@ struct TransportCoap {
         CoapGlueSession *session;
         char *token;                  /* the platform's token; secret */
         size_t sent_size;             /* bytes of the request in flight, counted when it completes */
-        bool timed_out;               /* the last request on this DTLS session got no answer */
 };
 
 /* Drops the session and the token. */
