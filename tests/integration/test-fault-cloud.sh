@@ -45,6 +45,11 @@ at_kill=$(record_count --device="$dn")
 wait_for --timeout=20 manager_prop_is Online true
 queue_ok() { local q; q=$(manager_prop QueueMessages) && ((q >= 20)); }
 wait_for --timeout=20 queue_ok || fail "messages did not pile up while the cloud was down"
+# The cloud comes back once the daemon has seen it gone (a retransmission into the closed port: "Connection
+# refused"). Back any sooner, the new instance would silently drop the records of a DTLS session it never
+# made, and only a full CoAP timeout (~1-1.5 min) would lead to a new handshake: a different case.
+cloud_gone_seen() { [[ -n $(device_prop cloud_dev LastError) ]]; }
+wait_for --timeout=60 cloud_gone_seen || fail "the daemon did not notice that the cloud was gone"
 queued=$(manager_prop QueueMessages)
 start_cloudsim "$CLOUD_DEVICES" $(same_port_args)
 [[ $(transport_port) == "$port" ]] || fail "cloudsim came back on port $(transport_port), not $port"
