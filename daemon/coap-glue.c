@@ -132,10 +132,11 @@ static int on_handshake_message(gnutls_session_t tls, unsigned htype, unsigned w
                                 const gnutls_datum_t *msg) {
         coap_session_t *session = gnutls_transport_get_ptr(tls);
         CoapGlueSession *s = session ? coap_session_get_app_data(session) : NULL;
-        uint64_t now = now_monotonic_usec();
+        uint64_t now;
 
         if (!s)
                 return 0;
+        now = now_monotonic_usec();
         if (!incoming) {
                 if (htype == GNUTLS_HANDSHAKE_CLIENT_HELLO)
                         s->hello_usec = now;
@@ -202,7 +203,7 @@ void coap_glue_set_ack_timeout(CoapGlue *g, unsigned ms) {
         g->ack_timeout_ms = ms;
 }
 
-int coap_glue_new(sd_event *event, CoapGlue **ret) {
+int coap_glue_new(sd_event *event, unsigned ack_timeout_ms, CoapGlue **ret) {
         _cleanup_(coap_glue_freep) CoapGlue *g = NULL;
         int fd, r;
 
@@ -214,7 +215,7 @@ int coap_glue_new(sd_event *event, CoapGlue **ret) {
         if (!g)
                 return -ENOMEM;
         g->event = sd_event_ref(event);
-        g->ack_timeout_ms = 2000;
+        g->ack_timeout_ms = ack_timeout_ms;
         g->ctx = coap_new_context(NULL);
         if (!g->ctx)
                 return -ENOMEM;

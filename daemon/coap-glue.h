@@ -16,10 +16,11 @@ typedef struct CoapGlueSession CoapGlueSession;
  * verification), -EPROTO (another DTLS failure), -ECONNRESET (session lost). */
 typedef void (*coap_glue_reply_t)(void *userdata, const coap_pdu_t *reply, int error);
 
-int coap_glue_new(sd_event *event, CoapGlue **ret);
+/* ack_timeout_ms: RFC 7252's ACK_TIMEOUT for the sessions to come (CoapAckTimeoutMSec=). */
+int coap_glue_new(sd_event *event, unsigned ack_timeout_ms, CoapGlue **ret);
 CoapGlue *coap_glue_free(CoapGlue *g);
 
-/* RFC 7252's ACK_TIMEOUT (default 2000 ms) for sessions opened from now on. */
+/* Changes ACK_TIMEOUT for sessions opened from now on (a reload). */
 void coap_glue_set_ack_timeout(CoapGlue *g, unsigned ms);
 DEFINE_TRIVIAL_CLEANUP_FUNC(CoapGlue *, coap_glue_free);
 

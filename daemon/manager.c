@@ -303,10 +303,9 @@ int manager_start(Manager *m) {
         r = manager_open_state(m);
         if (r < 0)
                 return r;
-        r = coap_glue_new(m->event, &m->coap);
+        r = coap_glue_new(m->event, (unsigned) m->config.coap_ack_timeout_msec, &m->coap);
         if (r < 0)
                 return log_error_errno(r, "Cannot set up libcoap: %m");
-        coap_glue_set_ack_timeout(m->coap, (unsigned) m->config.coap_ack_timeout_msec);
         manager_watch_network(m);
         r = manager_devices_load(m);
         if (r < 0)
