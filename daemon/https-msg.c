@@ -200,3 +200,31 @@ int https_reply_error(const HttpsReply *r, bool auth, char **ret) {
         n = asprintf(ret, "%s (code %" PRId64 ": %s)", what, r->code, r->message);
         return n < 0 ? -ENOMEM : 0;
 }
+
+/* Endpoint (without trailing '/') + path + the topic with every byte outside RFC 3986's unreserved characters
+ * and '/' percent-encoded, so that the server decodes exactly the topic that the access rules matched: no
+ * sub-delimiter or ':'/'@' a server or proxy might treat specially. Topics have no "." or ".." levels
+ * (topic_validate), and CURLOPT_PATH_AS_IS keeps libcurl from normalising the path all the same. */
+int https_msg_url(const char *endpoint, const char *path, const char *topic, char **ret) {
+        static const char safe[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~/";
+        size_t n = strlen(endpoint), m = strlen(path), k = 0;
+        char *url;
+
+        while (n > 0 && endpoint[n - 1] == '/')
+                n--;
+        url = malloc(n + m + (topic ? 3 * strlen(topic) : 0) + 1);
+        if (!url)
+                return -ENOMEM;
+        memcpy(url, endpoint, n);
+        memcpy(url + n, path, m);
+        k = n + m;
+        for (const char *p = topic; p && *p; p++) {
+                if (strchr(safe, *p))
+                        url[k++] = *p;
+                else
+                        k += (size_t) sprintf(url + k, "%%%02X", (unsigned) (unsigned char) *p);
+        }
+        url[k] = 0;
+        *ret = url;
+        return 0;
+}

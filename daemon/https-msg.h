@@ -46,3 +46,8 @@ TransportResult https_reply_result(bool auth, int64_t code);
 /* The error text for a reply that is not a success, e.g. "the cloud rejected the message (code 10001: param
  * error)". Returns 0 or -ENOMEM. */
 int https_reply_error(const HttpsReply *r, bool auth, char **ret);
+
+/* endpoint (trailing '/' dropped) + path + topic, the topic percent-encoded except for RFC 3986 unreserved
+ * characters and '/': the path a server decodes is byte for byte the topic. topic may be NULL. Returns 0 or
+ * -ENOMEM. */
+int https_msg_url(const char *endpoint, const char *path, const char *topic, char **ret);

@@ -97,33 +97,6 @@ static void https_done(Transport *t) {
         curl_glue_free(h->glue);
 }
 
-/* Endpoint (without trailing '/') + path + the topic with every byte outside a safe set percent-encoded, so
- * that the server decodes exactly the topic that was published. */
-static int https_url(const char *endpoint, const char *path, const char *topic, char **ret) {
-        static const char safe[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-                                   "-._~/!$&'()*,;=:@";
-        size_t n = strlen(endpoint), m = strlen(path), k = 0;
-        char *url;
-
-        while (n > 0 && endpoint[n - 1] == '/')
-                n--;
-        url = malloc(n + m + (topic ? 3 * strlen(topic) : 0) + 1);
-        if (!url)
-                return -ENOMEM;
-        memcpy(url, endpoint, n);
-        memcpy(url + n, path, m);
-        k = n + m;
-        for (const char *p = topic; p && *p; p++) {
-                if (strchr(safe, *p))
-                        url[k++] = *p;
-                else
-                        k += (size_t) sprintf(url + k, "%%%02X", (unsigned) (unsigned char) *p);
-        }
-        url[k] = 0;
-        *ret = url;
-        return 0;
-}
-
 static size_t on_write(char *data, size_t size, size_t nmemb, void *userdata) {
         Https *h = userdata;
         size_t len = size * nmemb, room = REPLY_MAX - h->reply_len;
@@ -144,6 +117,7 @@ static int https_setup(Https *h, const void *body, size_t len) {
         h->body_size = len;
         if (curl_easy_setopt(e, CURLOPT_URL, h->url) != CURLE_OK ||
             curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "https") != CURLE_OK ||
+            curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L) != CURLE_OK ||
             curl_easy_setopt(e, CURLOPT_POST, 1L) != CURLE_OK ||
             curl_easy_setopt(e, CURLOPT_POSTFIELDS, len > 0 ? body : "") != CURLE_OK ||
             curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) len) != CURLE_OK ||
@@ -285,7 +259,7 @@ static int https_authenticate(Transport *t) {
                                 },
                                 id->secret, &h->body);
         if (r >= 0)
-                r = https_url(id->endpoint, "/auth", NULL, &h->url);
+                r = https_msg_url(id->endpoint, "/auth", NULL, &h->url);
         if (r < 0)
                 return r;
         h->headers = curl_slist_append(NULL, "Content-Type: application/json");
@@ -306,7 +280,7 @@ static int https_send(Transport *t, const OutboxEntry *e) {
                 return 0;
         }
         https_drop_request(h);
-        r = https_url(https_device(h)->identity->endpoint, "/topic", e->topic, &h->url);
+        r = https_msg_url(https_device(h)->identity->endpoint, "/topic", e->topic, &h->url);
         if (r < 0)
                 return r;
         /* The SDK's spelling: lowercase name, no space after the colon (C.4). */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Publish topic rules: validation (strict UTF-8, no wildcards or empty segments), splitting a URI path into
  * Uri-Path segments as the SDK does (PROTOCOL.md A.8), and rebuilding a topic from them (E.14). */
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "macro.h"
@@ -32,6 +33,18 @@ static const char *topic_check_chars(const char *topic) {
         return NULL;
 }
 
+/* A "." or ".." level would be removed by URL normalisation (RFC 3986 5.2.4) on the way to an HTTPS server, so
+ * the cloud would see another topic than the one the access rules matched. */
+static bool topic_has_dot_segment(const char *topic) {
+        for (const char *p = topic; p; p = strchr(p + 1, '/')) {
+                size_t l = strcspn(p + 1, "/");
+
+                if ((l == 1 && p[1] == '.') || (l == 2 && p[1] == '.' && p[2] == '.'))
+                        return true;
+        }
+        return false;
+}
+
 int topic_validate(const char *topic, const char **ret_reason) {
         const char *reason = NULL;
         size_t len;
@@ -47,6 +60,8 @@ int topic_validate(const char *topic, const char **ret_reason) {
                         reason = "The topic must not end with '/'.";
                 else if (strstr(topic, "//"))
                         reason = "The topic contains an empty level (\"//\").";
+                else if (topic_has_dot_segment(topic))
+                        reason = "The topic contains a \".\" or \"..\" level; platform topics never do.";
         }
 
         if (ret_reason)

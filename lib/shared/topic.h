@@ -8,7 +8,7 @@
 
 /* 0 if the topic is acceptable for Publish, else -EINVAL with *ret_reason (static text, may be NULL) set to
  * a sentence a person can act on. Rules: starts with '/', 2..128 bytes, valid UTF-8, no empty segment (no
- * "//", no trailing '/'), no control characters, space, '+', '#', '?' or NUL. */
+ * "//", no trailing '/'), no "." or ".." level, no control characters, space, '+', '#', '?' or NUL. */
 int topic_validate(const char *topic, const char **ret_reason);
 
 /* Splits a URI path into its non-empty '/'-separated segments, as the SDK does for Uri-Path options

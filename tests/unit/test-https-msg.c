@@ -177,6 +177,25 @@ static void test_error_text(void **state) {
         assert_string_equal(c, "the cloud rejected the message (code 30001: bad?topic?)");
 }
 
+static void assert_url(const char *endpoint, const char *path, const char *topic, const char *expected) {
+        _cleanup_free_ char *url = NULL;
+
+        assert_int_equal(https_msg_url(endpoint, path, topic, &url), 0);
+        assert_string_equal(url, expected);
+}
+
+/* Only unreserved characters and '/' go through as they are (issue 10, item 1): the path the server decodes is
+ * the topic the access rules matched. */
+static void test_url(void **state) {
+        assert_url("https://iot-as-http.example:443/", "/auth", NULL, "https://iot-as-http.example:443/auth");
+        assert_url("https://h", "/topic", "/pk/dn/user/update", "https://h/topic/pk/dn/user/update");
+        assert_url("https://h", "/topic", "/pk/dn/user/a-b_c.d~e", "https://h/topic/pk/dn/user/a-b_c.d~e");
+        assert_url("https://h", "/topic", "/pk/dn/user/a%2fb", "https://h/topic/pk/dn/user/a%252fb");
+        assert_url("https://h", "/topic", "/pk/dn/user/!$&'()*,;=:@",
+                   "https://h/topic/pk/dn/user/%21%24%26%27%28%29%2A%2C%3B%3D%3A%40");
+        assert_url("https://h", "/topic", "/pk/dn/user/\xe6\xb8\xa9", "https://h/topic/pk/dn/user/%E6%B8%A9");
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_auth_body_s5),
@@ -188,6 +207,7 @@ int main(void) {
                 cmocka_unit_test(test_reply_token_length),
                 cmocka_unit_test(test_result),
                 cmocka_unit_test(test_error_text),
+                cmocka_unit_test(test_url),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

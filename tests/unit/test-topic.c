@@ -37,6 +37,11 @@ static void test_topic_valid(void **state) {
         assert_valid("/pk/dn/user/\xf0\x9f\x8c\xa1");  /* U+1F321, 4-byte sequence */
         assert_valid("/a");
         assert_valid("/a-b_c.d:e@f");
+        /* Dots inside a level are ordinary characters; only whole "." and ".." levels are refused. */
+        assert_valid("/pk/dn/user/...");
+        assert_valid("/pk/dn/user/.hidden");
+        assert_valid("/pk/dn/user/v1..2");
+        assert_valid("/pk/dn/user/..x");
 
         memset(max, 'a', TOPIC_MAX_LEN);
         max[0] = '/';
@@ -63,6 +68,17 @@ static void test_topic_invalid(void **state) {
         assert_invalid("/pk/dn/user/up\ndate");
         assert_invalid("/pk/dn/user/\x7f");
         assert_invalid("/pk/dn/user/\xc2\x85");       /* U+0085, a C1 control */
+
+        /* "." and ".." levels: URL normalisation would turn them into another topic (issue 10, item 1). */
+        assert_invalid("/pk/dn/user/app1/../../../../sys/pk/dn/thing/event/property/post");
+        assert_invalid("/pk/dn/user/app1/../app2/x");
+        assert_invalid("/pk/dn/user/./x");
+        assert_invalid("/pk/dn/user/..");
+        assert_invalid("/pk/dn/user/.");
+        assert_invalid("/./pk/dn");
+        assert_invalid("/../pk/dn");
+        assert_invalid("/..");
+        assert_invalid("/.");
 
         /* Invalid UTF-8. */
         assert_invalid("/pk/dn/user/\xc3\x28");       /* bad continuation */
