@@ -117,33 +117,6 @@ int bus_method_list_devices(sd_bus_message *msg, void *userdata, sd_bus_error *e
         return sd_bus_send(NULL, reply, NULL);
 }
 
-/* The groups of uid as the user database has them (the subject may not be connected). */
-static int groups_of(uid_t uid, struct passwd *pw, gid_t **ret, size_t *ret_n) {
-        int n = 64;
-        gid_t *g = calloc((size_t) n, sizeof(gid_t));
-
-        if (!g)
-                return -ENOMEM;
-        if (!pw) {
-                *ret = g;
-                *ret_n = 0;
-                return 0;
-        }
-        if (getgrouplist(pw->pw_name, pw->pw_gid, g, &n) < 0) {
-                gid_t *bigger = reallocarray(g, (size_t) n, sizeof(gid_t));
-                if (!bigger) {
-                        free(g);
-                        return -ENOMEM;
-                }
-                g = bigger;
-                if (getgrouplist(pw->pw_name, pw->pw_gid, g, &n) < 0)
-                        n = 0;
-        }
-        *ret = g;
-        *ret_n = (size_t) n;
-        return 0;
-}
-
 int bus_method_explain_access(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         _cleanup_free_ gid_t *gids = NULL;
         const char *unit, *name, *topic, *rule, *location;
@@ -172,7 +145,7 @@ int bus_method_explain_access(sd_bus_message *msg, void *userdata, sd_bus_error 
                 return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_DEVICE, "No device named '%s' is configured.", name);
 
         pw = getpwuid((uid_t) uid);
-        r = groups_of((uid_t) uid, pw, &gids, &n_gids);
+        r = caller_user_groups(pw, &gids, &n_gids);
         if (r < 0)
                 return r;
         target = device_to_acl(d, topic);

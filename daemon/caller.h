@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Who is calling: uid, user name, groups and systemd unit of a bus message's sender, from the bus's
- * credentials for that connection (not from anything the caller says). */
+ * credentials for that connection as the bus took them when it was made (not from anything the caller says or
+ * did afterwards). */
 #pragma once
 
+#include <pwd.h>
 #include <stdbool.h>
 #include <systemd/sd-bus.h>
 #include <sys/types.h>
@@ -12,13 +14,16 @@
 typedef struct Caller {
         uid_t uid;
         char *user;      /* NULL if the uid has no name */
-        gid_t *gids;     /* primary group first */
+        gid_t *gids;     /* primary and supplementary, in the bus's order */
         size_t n_gids;
         char *unit;      /* NULL if not found (or not safely attributable) */
 } Caller;
 
 int caller_from_message(sd_bus_message *m, Caller *ret);
 void caller_done(Caller *c);
+
+/* The groups of pw's user as the user database has them (none for NULL). Returns 0 or -ENOMEM. */
+int caller_user_groups(const struct passwd *pw, gid_t **ret, size_t *ret_n);
 
 bool caller_in_group(const Caller *c, gid_t gid);
 AclCaller caller_to_acl(const Caller *c);
