@@ -15,6 +15,8 @@
 #include "topic.h"
 #include "time-util.h"
 
+#define SENDER_NAME_MAX 256 /* a bus name is at most 255 characters */
+
 #define TTL_MAX_SEC (366ULL * 24 * 3600)
 
 typedef struct PendingPublish {
@@ -23,7 +25,6 @@ typedef struct PendingPublish {
         char *device;
 } PendingPublish;
 
-/* Access rules decide (root always may); the caller is identified by the bus, not by what it says. */
 /* Access rules decide (root always may); the caller is identified by the bus, not by what it says. */
 static int check_publish_access(Manager *m, sd_bus_message *msg, Device *d, const char *topic, uid_t *ret_uid,
                                 sd_bus_error *error) {
@@ -210,6 +211,9 @@ int bus_manager_publish(Manager *m, Device *d, sd_bus_message *msg, const char *
                 .device = strdup(device_name(d)),
         };
         uint64_t now = now_realtime_usec();
+        char sender[sizeof(m->bus_id) + 1 + SENDER_NAME_MAX];
+
+        (void) snprintf(sender, sizeof(sender), "%s/%s", m->bus_id, strempty(sd_bus_message_get_sender(msg)));
         r = p->device ? outbox_add(m->outbox,
                                    &(OutboxEntry) {
                                            .device = (char *) device_name(d),
@@ -217,7 +221,7 @@ int bus_manager_publish(Manager *m, Device *d, sd_bus_message *msg, const char *
                                            .payload = (uint8_t *) payload,
                                            .payload_len = len,
                                            .content_type = content_type,
-                                           .sender = (char *) sd_bus_message_get_sender(msg),
+                                           .sender = sender,
                                            .uid = uid,
                                            .created_usec = now,
                                            .expires_usec = ttl > 0 ? now + ttl * 1000000ULL : 0,
@@ -249,12 +253,35 @@ static int method_publish(sd_bus_message *msg, void *userdata, sd_bus_error *err
         return bus_manager_publish(m, d, msg, topic, error);
 }
 
-static void emit_result(Manager *m, const char *destination, const char *member, uint64_t id, const char *text) {
+/* The connection a receipt may go to: the publisher's unique name, if the message was published on this bus
+ * instance (a restarted bus hands the same names to others) and the connection still runs as the publisher's
+ * uid. NULL otherwise: that publisher learns the outcome through GetMessage. */
+static const char *receipt_destination(Manager *m, const OutboxEntry *e) {
+        const char *name = e->sender ? startswith(e->sender, m->bus_id) : NULL;
+        const Caller *c;
+
+        if (!name || name[0] != '/') {
+                log_debug("Message %" PRIu64 " was published on another bus instance: no receipt signal.", e->id);
+                return NULL;
+        }
+        name++;
+        if (caller_cache_get_name(m->callers, m->bus, name, &c) < 0)
+                return NULL; /* gone */
+        if (c->uid != e->uid) {
+                log_warning("Connection %s now runs as uid %u, message %" PRIu64 " was published by uid %u: no "
+                            "receipt signal.", name, (unsigned) c->uid, e->id, (unsigned) e->uid);
+                return NULL;
+        }
+        return name;
+}
+
+static void emit_result(Manager *m, const OutboxEntry *e, const char *member, const char *text) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *s = NULL;
+        const char *destination;
+        uint64_t id = e->id;
         int r;
 
-        /* A message restored from the outbox after a restart may have a sender that is long gone. */
-        if (!m->bus || isempty(destination))
+        if (!m->bus || !(destination = receipt_destination(m, e)))
                 return;
         r = sd_bus_message_new_signal(m->bus, &s, "/org/iotpub1", "org.iotpub1.Manager", member);
         if (r >= 0)
@@ -267,12 +294,12 @@ static void emit_result(Manager *m, const char *destination, const char *member,
                 log_debug_errno(r, "Cannot send %s for message %" PRIu64 ": %m", member, id);
 }
 
-void bus_manager_emit_delivered(Manager *m, const char *destination, uint64_t id, const char *cloud_id) {
-        emit_result(m, destination, "Delivered", id, cloud_id);
+void bus_manager_emit_delivered(Manager *m, const OutboxEntry *e, const char *cloud_id) {
+        emit_result(m, e, "Delivered", cloud_id);
 }
 
-void bus_manager_emit_failed(Manager *m, const char *destination, uint64_t id, const char *reason) {
-        emit_result(m, destination, "Failed", id, reason);
+void bus_manager_emit_failed(Manager *m, const OutboxEntry *e, const char *reason) {
+        emit_result(m, e, "Failed", reason);
 }
 
 void bus_manager_emit_changed(Manager *m) {

@@ -7,6 +7,7 @@
 
 typedef struct Manager Manager;
 typedef struct Device Device;
+typedef struct OutboxEntry OutboxEntry;
 
 int bus_manager_register(Manager *m);
 
@@ -14,9 +15,10 @@ int bus_manager_register(Manager *m);
  * when the reply will be sent after the commit, or a negative errno with error set. */
 int bus_manager_publish(Manager *m, Device *d, sd_bus_message *msg, const char *topic, sd_bus_error *error);
 
-/* Signals to the publishing connection only (destination = its unique name). */
-void bus_manager_emit_delivered(Manager *m, const char *destination, uint64_t id, const char *cloud_id);
-void bus_manager_emit_failed(Manager *m, const char *destination, uint64_t id, const char *reason);
+/* Delivered/Failed for e, unicast to the connection that published it, only if that connection is still on the
+ * same bus instance and runs as the publisher's uid. */
+void bus_manager_emit_delivered(Manager *m, const OutboxEntry *e, const char *cloud_id);
+void bus_manager_emit_failed(Manager *m, const OutboxEntry *e, const char *reason);
 
 void bus_manager_emit_changed(Manager *m);
 void bus_manager_emit_online_changed(Manager *m);

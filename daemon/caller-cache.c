@@ -9,6 +9,7 @@ typedef struct Entry {
         char *sender;   /* unique name, NULL when unused */
         Caller caller;
         uint64_t used;  /* for least-recently-used eviction */
+        bool gone;      /* no connection has this name any more */
 } Entry;
 
 struct CallerCache {
@@ -60,10 +61,9 @@ CallerCache *caller_cache_free(CallerCache *cc) {
         return NULL;
 }
 
-int caller_cache_get(CallerCache *cc, sd_bus_message *m, const Caller **ret) {
-        const char *sender = sd_bus_message_get_sender(m);
+int caller_cache_get_name(CallerCache *cc, sd_bus *bus, const char *sender, const Caller **ret) {
         Entry *victim = &cc->entries[0];
-        Caller c;
+        Caller c = {};
         int r;
 
         for (size_t i = 0; i < CACHE_SIZE; i++) {
@@ -72,19 +72,26 @@ int caller_cache_get(CallerCache *cc, sd_bus_message *m, const Caller **ret) {
                 if (sender && e->sender && streq(e->sender, sender)) {
                         e->used = ++cc->clock;
                         *ret = &e->caller;
-                        return 0;
+                        return e->gone ? -ENXIO : 0;
                 }
                 if (victim->sender && (!e->sender || e->used < victim->used))
                         victim = e;
         }
-        r = caller_from_message(m, &c);
-        if (r < 0)
+        r = caller_from_name(bus, sender, &c);
+        /* A unique name never returns within one bus instance: remember that it is gone, so that the receipts
+         * of a publisher that left cost one round trip, not one each. */
+        if (r < 0 && r != -ENXIO)
                 return r;
         entry_clear(victim);
         victim->caller = c;
+        victim->gone = r == -ENXIO;
         /* Without a sender name (or memory for it) the entry is simply not found again. */
         victim->sender = sender ? strdup(sender) : NULL;
         victim->used = ++cc->clock;
         *ret = &victim->caller;
-        return 0;
+        return r;
+}
+
+int caller_cache_get(CallerCache *cc, sd_bus_message *m, const Caller **ret) {
+        return caller_cache_get_name(cc, sd_bus_message_get_bus(m), sd_bus_message_get_sender(m), ret);
 }

@@ -17,3 +17,5 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(CallerCache *, caller_cache_free);
 
 /* The caller of m; valid until the next call (the entry may then be evicted). */
 int caller_cache_get(CallerCache *cc, sd_bus_message *m, const Caller **ret);
+/* The caller behind the unique name sender; -ENXIO (remembered) when no connection has that name. */
+int caller_cache_get_name(CallerCache *cc, sd_bus *bus, const char *sender, const Caller **ret);

@@ -197,18 +197,16 @@ static int caller_read_cred(sd_bus_message *reply, Caller *c, bool *have_uid, bo
 /* The bus's credentials for the sender's connection. dbus-daemon takes them when the connection is made
  * (SO_PEERCRED, SO_PEERGROUPS), so nothing the caller does afterwards (exec a setgid program, setgroups) changes
  * them. sd-bus 252 does not read UnixGroupIDs, hence the call of our own. */
-static int caller_query_bus(sd_bus_message *m, Caller *c, bool *have_groups, pid_t *pid) {
+static int caller_query_bus(sd_bus *bus, const char *name, Caller *c, bool *have_groups, pid_t *pid) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         bool have_uid = false;
         int r;
 
-        r = sd_bus_call_method(sd_bus_message_get_bus(m), "org.freedesktop.DBus", "/org/freedesktop/DBus",
-                               "org.freedesktop.DBus", "GetConnectionCredentials", &error, &reply, "s",
-                               sd_bus_message_get_sender(m));
+        r = sd_bus_call_method(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                               "GetConnectionCredentials", &error, &reply, "s", name);
         if (r < 0) {
-                log_debug("Cannot get the credentials of %s: %s", strempty(sd_bus_message_get_sender(m)),
-                          error.message ?: strerror(-r));
+                log_debug("Cannot get the credentials of %s: %s", name, error.message ?: strerror(-r));
                 return r;
         }
         r = sd_bus_message_enter_container(reply, 'a', "{sv}");
@@ -222,14 +220,16 @@ static int caller_query_bus(sd_bus_message *m, Caller *c, bool *have_groups, pid
         return have_uid ? 0 : -ENODATA;
 }
 
-int caller_from_message(sd_bus_message *m, Caller *ret) {
+int caller_from_name(sd_bus *bus, const char *name, Caller *ret) {
         _cleanup_(caller_done) Caller c = {};
         bool have_groups = false;
         struct passwd *pw;
         pid_t pid = 0;
         int r;
 
-        r = caller_query_bus(m, &c, &have_groups, &pid);
+        if (isempty(name))
+                return -ENXIO;
+        r = caller_query_bus(bus, name, &c, &have_groups, &pid);
         if (r < 0)
                 return r;
         pw = getpwuid(c.uid);

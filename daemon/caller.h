@@ -19,7 +19,8 @@ typedef struct Caller {
         char *unit;      /* NULL if not found (or not safely attributable) */
 } Caller;
 
-int caller_from_message(sd_bus_message *m, Caller *ret);
+/* The caller behind the unique name on bus. -ENXIO if no connection has that name (any more). */
+int caller_from_name(sd_bus *bus, const char *name, Caller *ret);
 void caller_done(Caller *c);
 
 /* The groups of pw's user as the user database has them (none for NULL). Returns 0 or -ENOMEM. */

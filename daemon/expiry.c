@@ -50,7 +50,7 @@ static void expire_one(Manager *m, const OutboxEntry *oe) {
         /* The device was removed from the configuration while the message waited. */
         r = outbox_failed(m->outbox, oe->id, "expired");
         if (r > 0)
-                bus_manager_emit_failed(m, oe->sender, oe->id, "expired");
+                bus_manager_emit_failed(m, oe, "expired");
 }
 
 static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {

@@ -160,6 +160,7 @@ static int on_name_acquired(sd_bus_message *reply, void *userdata, sd_bus_error 
 }
 
 static int manager_connect_bus(Manager *m) {
+        sd_id128_t bus_id;
         int r;
 
         if (m->bus_address) {
@@ -176,6 +177,10 @@ static int manager_connect_bus(Manager *m) {
                 return log_error_errno(r, "Cannot connect to the %s bus: %m", m->bus_address ? "given" : "system");
         (void) sd_bus_set_description(m->bus, "iotpubd");
         (void) sd_bus_error_add_map(bus_error_map);
+        r = sd_bus_get_bus_id(m->bus, &bus_id);
+        if (r < 0)
+                return log_error_errno(r, "Cannot learn the bus's id: %m");
+        (void) sd_id128_to_string(bus_id, m->bus_id);
 
         r = sd_bus_attach_event(m->bus, m->event, SD_EVENT_PRIORITY_NORMAL);
         if (r < 0)

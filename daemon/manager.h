@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
+#include <systemd/sd-id128.h>
 
 #include "acl.h"
 #include "caller-cache.h"
@@ -20,6 +21,7 @@ typedef struct Manager {
         sd_event *event;
         sd_bus *bus;
         char *bus_address;       /* NULL: the system bus */
+        char bus_id[SD_ID128_STRING_MAX]; /* the bus instance: receipts go only to publishers on this one */
         char *config_dir;
         char *state_dir;
         Config config;

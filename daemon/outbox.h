@@ -30,7 +30,7 @@ typedef struct OutboxEntry {
         uint8_t *payload;
         size_t payload_len;
         ContentType content_type;
-        char *sender;        /* unique bus name of the publishing connection */
+        char *sender;        /* the publishing connection: "BUSID/UNIQUE-NAME" (bus instance and unique name) */
         uid_t uid;
         uint64_t created_usec;   /* CLOCK_REALTIME */
         uint64_t expires_usec;   /* CLOCK_REALTIME, 0 = never */

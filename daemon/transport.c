@@ -57,7 +57,7 @@ void transport_fail_message(Transport *t, const OutboxEntry *e, const char *reas
         d->counters.messages_failed++;
         device_property_changed(d, DEVICE_PROP_COUNTERS | DEVICE_PROP_QUEUE);
         log_device_notice(device_name(d), "Message %" PRIu64 " failed: %s", e->id, reason);
-        bus_manager_emit_failed(d->manager, e->sender, e->id, reason);
+        bus_manager_emit_failed(d->manager, e, reason);
 }
 
 static int on_backoff_done(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -241,7 +241,7 @@ void transport_send_done(Transport *t, TransportResult result, const char *cloud
                 /* r == 0: purged while in flight, its publisher was already told it failed; r < 0: still queued,
                  * Delivered follows when a later send is recorded. */
                 if (r > 0)
-                        bus_manager_emit_delivered(d->manager, e->sender, e->id, strempty(cloud_message_id));
+                        bus_manager_emit_delivered(d->manager, e, strempty(cloud_message_id));
                 transport_kick(t);
                 return;
         case TRANSPORT_REAUTH:

@@ -7,7 +7,7 @@ packages=(
         build-essential pkg-config
         libsystemd-dev libcoap3-dev libgnutls28-dev libcurl4-gnutls-dev libnl-route-3-dev libjson-c-dev
         libsqlite3-dev libinih-dev libmicrohttpd-dev libcmocka-dev libcbor-dev
-        dbus-daemon systemd util-linux gnutls-bin sqlite3 python3 procps iproute2 strace
+        dbus-daemon dbus-bin systemd util-linux gnutls-bin sqlite3 python3 procps iproute2 strace
         # Debian packages, man pages and their test (tests/package/run.sh): dbus for the packages' dependency on
         # a system bus, man-db for `man -w`.
         dpkg-dev debhelper lintian scdoc dbus man-db

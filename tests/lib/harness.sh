@@ -179,7 +179,8 @@ start_bus() {
         harness_register "$pid" dbus-daemon
         wait_for --timeout=10 harness_bus_address_ready "$pid" "$addr" || fail "dbus-daemon printed no address"
         BUS=$(head -n1 "$addr")
-        export BUS
+        BUS_PID=$pid
+        export BUS BUS_PID
         harness_log "bus $BUS (dbus-daemon pid $pid)"
 }
 harness_bus_address_ready() {
