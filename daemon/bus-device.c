@@ -89,6 +89,7 @@ static const sd_bus_vtable device_vtable[] = {
         COUNTER("Reauthentications", reauthentications),
         COUNTER("BytesOut", bytes_out),
         COUNTER("BytesIn", bytes_in),
+        COUNTER("UnreadableReplies", unreadable_replies),
         SD_BUS_METHOD_WITH_ARGS("Publish",
                                 SD_BUS_ARGS("s", topic, "ay", payload, "a{sv}", options),
                                 SD_BUS_RESULT("t", id),
@@ -175,6 +176,7 @@ void bus_device_emit_changed(Device *d) {
                 names[n++] = "Reauthentications";
                 names[n++] = "BytesOut";
                 names[n++] = "BytesIn";
+                names[n++] = "UnreadableReplies";
         }
         names[n] = NULL;
         d->changed = 0;

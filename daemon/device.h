@@ -42,6 +42,7 @@ typedef struct DeviceCounters {
         uint64_t reauthentications;
         uint64_t bytes_out;
         uint64_t bytes_in;
+        uint64_t unreadable_replies;
 } DeviceCounters;
 
 typedef struct Device {

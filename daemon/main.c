@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* iotpubd: publishes applications' messages to Alibaba Cloud IoT Platform on their behalf. */
 #include <getopt.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 
 #include "log.h"
@@ -77,6 +78,10 @@ int main(int argc, char *argv[]) {
         int r;
 
         log_setup("iotpubd");
+        /* It holds device secrets and tokens: no core dumps, and no ptrace or /proc/PID/mem for processes of
+         * its own user (its /proc files become root's). */
+        if (prctl(PR_SET_DUMPABLE, 0) < 0)
+                log_warning_errno(errno, "Cannot make the process non-dumpable: %m");
         r = parse_argv(argc, argv);
         if (r <= 0)
                 return r < 0 ? 2 : 0;

@@ -56,21 +56,24 @@ void manager_devices_remove(Manager *m, Device *d) {
         device_free(d);
 }
 
-/* One file: add it, keep the running device if it is unchanged, or replace it. */
-static void load_one(Manager *m, const char *path, const char *name) {
+/* One file: add it, keep the running device if it is unchanged, or replace it. Returns false if the file was
+ * refused (logged with file and line). */
+static bool load_one(Manager *m, const char *path, const char *name) {
         _cleanup_(identity_freep) Identity *id = NULL;
         Device *old = manager_find_device(m, name);
 
         if (identity_load(path, getenv("CREDENTIALS_DIRECTORY"), &id) < 0)
-                return; /* logged with file and line; a running device of that name stays as it was */
+                return false; /* a running device of that name stays as it was */
         if (old && identity_equal(old->identity, id))
-                return;
+                return true;
         if (old) {
                 log_device_info(name, "Identity changed, restarting its session.");
                 manager_devices_remove(m, old);
         }
-        if (manager_devices_add(m, id, NULL) >= 0)
-                TAKE_PTR(id);
+        if (manager_devices_add(m, id, NULL) < 0)
+                return false;
+        TAKE_PTR(id);
+        return true;
 }
 
 /* Whether name (a device) still has a file, loadable or not. */
@@ -89,7 +92,7 @@ static bool listed(char **paths, const char *name) {
 int manager_devices_load(Manager *m) {
         _cleanup_free_ char *dir = NULL;
         char **paths = NULL;
-        int n;
+        int n, refused = 0;
 
         if (asprintf(&dir, "%s/devices", m->config_dir) < 0)
                 return log_oom();
@@ -105,10 +108,10 @@ int manager_devices_load(Manager *m) {
                 const char *base = strrchr(*p, '/') + 1;
                 _cleanup_free_ char *name = strndup(base, strlen(base) - 5);
 
-                if (name)
-                        load_one(m, *p, name);
+                if (!name || !load_one(m, *p, name))
+                        refused++;
         }
         conf_dir_list_free(paths);
         log_info("Serving %zu device(s).", m->n_devices);
-        return 0;
+        return refused;
 }

@@ -280,10 +280,19 @@ int manager_reload(Manager *m, sd_bus_error *error) {
                                          problem[0] ? problem : "see the log");
         if (r < 0)
                 return r;
+        problem[0] = 0;
+        log_set_capture(log_capture_first, problem);
         r = manager_devices_load(m);
+        log_set_capture(NULL, NULL);
         if (r < 0)
                 return r;
         manager_notify_status(m);
+        /* The rest is in force; say so, and which file was refused first, rather than a plain success. */
+        if (r > 0)
+                return sd_bus_error_setf(error, BUS_ERROR_INVALID_CONFIGURATION,
+                                         "Reloaded, but %d device file(s) were refused; a device already running "
+                                         "from such a file keeps its previous identity. First: %s", r,
+                                         problem[0] ? problem : "see the log");
         return 0;
 }
 

@@ -74,9 +74,23 @@ static int coap_aes_accept_auth(TransportCoap *tc, const uint8_t *data, size_t l
         return r;
 }
 
+/* Publish replies are encrypted with the session key (PROTOCOL.md A.10); their content is not needed. */
+static bool coap_aes_reply_payload_ok(TransportCoap *tc, const uint8_t *data, size_t len) {
+        CoapAes *c = (CoapAes *) tc;
+        uint8_t *plain = NULL;
+        size_t plain_len = 0;
+
+        if (aes_decrypt(c->key, data, len, &plain, &plain_len) < 0)
+                return false;
+        explicit_bzero(plain, plain_len);
+        free(plain);
+        return true;
+}
+
 static const TransportCoapOps coap_aes_ops = {
         .open = coap_aes_open,
         .accept_auth = coap_aes_accept_auth,
+        .reply_payload_ok = coap_aes_reply_payload_ok,
 };
 
 static int coap_aes_init(Transport *t) {

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "log.h"
 #include "manager.h"
 #include "transport-coap.h"
 
@@ -23,7 +24,12 @@ void transport_coap_disconnect(Transport *t) {
 
 /* Opens the session if needed and picks the next request's token. */
 static int coap_request_start(TransportCoap *c, uint8_t token[static COAP_MSG_TOKEN_SIZE]) {
-        int r = c->session ? 0 : c->ops->open(c);
+        int r = 0;
+
+        if (!c->session) {
+                r = c->ops->open(c);
+                c->unreadable_logged = false;
+        }
 
         if (r >= 0)
                 coap_glue_session_new_token(c->session, token);
@@ -137,7 +143,7 @@ int transport_coap_authenticate(TransportCoap *c, const AuthParams *p) {
         return coap_request_send(c, pdu, on_auth_reply);
 }
 
-void transport_coap_cloud_id(const coap_pdu_t *reply, char ret[static TRANSPORT_COAP_CLOUD_ID_MAX + 1]) {
+int transport_coap_cloud_id(const coap_pdu_t *reply, char ret[static TRANSPORT_COAP_CLOUD_ID_MAX + 1]) {
         coap_opt_iterator_t it;
         coap_opt_t *opt;
         size_t len;
@@ -146,16 +152,43 @@ void transport_coap_cloud_id(const coap_pdu_t *reply, char ret[static TRANSPORT_
         ret[0] = 0;
         opt = coap_check_option(reply, COAP_MSG_OPTION_MESSAGE_ID, &it);
         if (!opt)
-                return;
+                return 0;
         len = coap_opt_length(opt);
         v = coap_opt_value(opt);
         if (len == 0 || len > TRANSPORT_COAP_CLOUD_ID_MAX)
-                return;
+                return -EBADMSG;
         for (size_t i = 0; i < len; i++)
                 if (v[i] < 0x21 || v[i] > 0x7e)
-                        return;
+                        return -EBADMSG;
         memcpy(ret, v, len);
         ret[len] = 0;
+        return 1;
+}
+
+/* A 2.xx is the cloud's acknowledgement, so the message counts as delivered (sending it again would duplicate it)
+ * even when the rest of the reply cannot be read: an option 2090 that is no message id, or a payload that does
+ * not decrypt with the session key. That is counted, and logged once per session so a confused peer cannot
+ * flood the journal. */
+static void coap_check_success_reply(TransportCoap *c, const coap_pdu_t *reply, bool bad_cloud_id) {
+        Device *d = c->meta.device;
+        const uint8_t *data = NULL;
+        size_t len = 0;
+        bool bad_payload;
+
+        bad_payload = c->ops->reply_payload_ok && coap_get_data(reply, &len, &data) && len > 0 &&
+                      !c->ops->reply_payload_ok(c, data, len);
+        if (!bad_cloud_id && !bad_payload)
+                return;
+        d->counters.unreadable_replies++;
+        device_property_changed(d, DEVICE_PROP_COUNTERS);
+        if (c->unreadable_logged)
+                return;
+        c->unreadable_logged = true;
+        log_device_warning(device_name(d), "The cloud acknowledged message %" PRIu64 " (2.xx), but its reply %s; "
+                           "counted as delivered and in UnreadableReplies (logged once per session).",
+                           transport_inflight_id(&c->meta),
+                           bad_payload ? "payload does not decrypt with the session key" :
+                                         "option 2090 is not a message id");
 }
 
 static void on_publish_reply(void *userdata, const coap_pdu_t *reply, int error) {
@@ -167,7 +200,7 @@ static void on_publish_reply(void *userdata, const coap_pdu_t *reply, int error)
                 return;
         /* Any 2.xx is success (E.7); a response payload is opaque to us and not needed. */
         if (code / 100 == 2) {
-                transport_coap_cloud_id(reply, cloud_id);
+                coap_check_success_reply(c, reply, transport_coap_cloud_id(reply, cloud_id) < 0);
                 transport_send_done(&c->meta, TRANSPORT_OK, cloud_id, NULL);
                 return;
         }

@@ -17,6 +17,9 @@ typedef struct TransportCoapOps {
         int (*open)(TransportCoap *c);
         /* Takes what a 2.xx /auth reply carries (at least the token). Returns 0 or -EBADMSG, -ENOMEM. */
         int (*accept_auth)(TransportCoap *c, const uint8_t *data, size_t len);
+        /* Optional: whether the non-empty payload of a 2.xx publish reply can be read (coap-aes: it decrypts with
+         * the session key). */
+        bool (*reply_payload_ok)(TransportCoap *c, const uint8_t *data, size_t len);
 } TransportCoapOps;
 
 struct TransportCoap {
@@ -25,6 +28,7 @@ struct TransportCoap {
         CoapGlueSession *session;
         char *token;                  /* the platform's token; secret */
         size_t sent_size;             /* bytes of the request in flight, counted when it completes */
+        bool unreadable_logged;       /* an unreadable success reply was logged in this session */
 };
 
 /* Drops the session and the token. */
@@ -41,5 +45,6 @@ int transport_coap_publish(TransportCoap *c, const OutboxEntry *e, const uint8_t
                            const uint8_t *payload, size_t payload_len);
 
 /* The cloud's message id from a reply's option 2090 (A.10) when it is 1..64 printable ASCII bytes, else "".
- * Pure; non-static for the fuzz target. */
-void transport_coap_cloud_id(const coap_pdu_t *reply, char ret[static TRANSPORT_COAP_CLOUD_ID_MAX + 1]);
+ * Returns 1 if read, 0 without the option, -EBADMSG if it is there but not such an id. Pure; non-static for
+ * the fuzz target and the unit tests. */
+int transport_coap_cloud_id(const coap_pdu_t *reply, char ret[static TRANSPORT_COAP_CLOUD_ID_MAX + 1]);

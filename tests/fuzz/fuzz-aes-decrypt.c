@@ -50,7 +50,8 @@ static void reply(const uint8_t *data, size_t size) {
                 abort();
         if (coap_pdu_parse(COAP_PROTO_UDP, data, size, pdu)) {
                 memset(cloud_id, 'x', sizeof(cloud_id));
-                transport_coap_cloud_id(pdu, cloud_id);
+                if (transport_coap_cloud_id(pdu, cloud_id) != 1 && cloud_id[0] != 0)
+                        abort(); /* an id is returned only when one was read */
                 if (strlen(cloud_id) > TRANSPORT_COAP_CLOUD_ID_MAX)
                         abort();
                 for (const char *p = cloud_id; *p; p++)

@@ -161,6 +161,12 @@ DAEMON_PID=$(umask 0077 && "$WAIT_READY" --timeout=20 --stdout="$LOGDIR/iotpubd.
         fail "the installed iotpubd did not become ready as user iotpub (see ${DAEMON_LOG#"$HARNESS_DIR"/})"
 harness_register "$DAEMON_PID" iotpubd
 assert_eq iotpub "$(ps -o user= -p "$DAEMON_PID")" "iotpubd runs as"
+# PR_SET_DUMPABLE 0: the kernel gives a non-dumpable process's /proc files to root, so user iotpub cannot read
+# the daemon's memory or environment, nor attach to it.
+assert_eq root "$(stat -c %U "/proc/$DAEMON_PID/environ")" "owner of iotpubd's /proc/PID/environ (non-dumpable)"
+if setpriv --reuid=iotpub --regid=iotpub --init-groups head -c1 "/proc/$DAEMON_PID/environ" >/dev/null 2>&1; then
+        fail "user iotpub can read iotpubd's /proc/PID/environ"
+fi
 owner=$(bctl call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus GetConnectionUnixUser s org.iotpub1)
 assert_eq "u $(id -u iotpub)" "$owner" "uid owning org.iotpub1"
 assert_grep "$DAEMON_LOG" "Refusing secret file /etc/iotpub/bad-secret: readable by others.*chmod 0640.*chown root:iotpub" \
