@@ -2,6 +2,7 @@
 /* iotpubd: publishes applications' messages to Alibaba Cloud IoT Platform on their behalf. */
 #include <getopt.h>
 #include <stdio.h>
+#include <sys/stat.h>
 
 #include "log.h"
 #include "manager.h"
@@ -76,6 +77,9 @@ int main(int argc, char *argv[]) {
         _cleanup_(manager_freep) Manager *m = NULL;
         int r;
 
+        /* Every file iotpubd creates (the outbox and its -wal and -shm, cached tokens, identities from AddDevice)
+         * is for itself alone or gets its mode explicitly: never what the caller's umask would have let through. */
+        umask(0077);
         log_setup("iotpubd");
         r = parse_argv(argc, argv);
         if (r <= 0)

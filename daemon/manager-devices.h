@@ -6,7 +6,8 @@
 #include "manager.h"
 
 /* Loads or reloads CONFIG/devices/ *.conf. A file that fails to load is logged with file and line; on a
- * reload, the device it described (if any) stays as it was. Devices whose file is gone are removed; their
+ * reload, the device it described (if any) stays as it was. A devices/ directory that others may write is
+ * refused as a whole (logged with the fix), and the running devices stay as they are. Devices whose file is gone are removed; their
  * queued messages stay in the outbox. */
 int manager_devices_load(Manager *m);
 
