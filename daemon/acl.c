@@ -10,6 +10,7 @@
 #include "acl.h"
 #include "conf-dir.h"
 #include "log.h"
+#include "safe-file.h"
 
 static const char *const acl_vars[] = { "ProductKey", "DeviceName", "user" };
 
@@ -301,29 +302,52 @@ static int acl_add_line(AclLoad *l, const char *path, unsigned line_no, const ch
         return l->problem ? 0 : -EINVAL;
 }
 
+/* A file, or a directory the rules come from, that cannot be used: the whole set of rules is refused. */
+static int acl_refuse(AclLoad *l, const char *location, int error, const char *reason) {
+        if (error == -ENOMEM)
+                return log_oom();
+        log_error("%s", reason);
+        if (l->problem)
+                l->problem(l->userdata, location, reason);
+        l->error = -EINVAL;
+        return l->problem ? 0 : -EINVAL;
+}
+
 static int acl_load_file(AclLoad *l, const char *path) {
-        _cleanup_free_ char *buf = NULL;
-        size_t alloc = 0;
+        _cleanup_(safe_file_done) SafeFile f = {};
+        char reason[SAFE_FILE_REASON_MAX];
         unsigned line_no = 0;
-        FILE *f;
-        int r = 0;
+        char *next;
+        int r;
 
-        f = fopen(path, "re");
-        if (!f)
-                return errno == ENOENT ? 0 : log_error_errno(errno, "Cannot open %s: %m", path);
-        while (getline(&buf, &alloc, f) >= 0 && r >= 0) {
-                const char *s = buf;
-
+        r = safe_file_read(path, SAFE_FILE_TRUSTED, SAFE_FILE_CONFIG_MAX, &f, reason);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return acl_refuse(l, path, r, reason);
+        next = f.data;
+        for (char *s = strsep(&next, "\n"); s && r >= 0; s = strsep(&next, "\n")) {
                 line_no++;
+                s[strcspn(s, "\r")] = 0;
                 s += strspn(s, " \t");
-                buf[strcspn(buf, "\r\n")] = 0;
                 /* '#' starts a comment only at the beginning of a line: it is also the topic wildcard. */
                 if (*s == 0 || *s == '#' || *s == ';')
                         continue;
                 r = acl_add_line(l, path, line_no, s);
         }
-        fclose(f);
         return r;
+}
+
+/* Whoever may write the configuration directory or acl.d/ may remove or replace a file of rules (a deny rule,
+ * say) even if they cannot write the file itself: such a directory is refused like a writable file. */
+static int acl_check_dir(AclLoad *l, const char *dir) {
+        char reason[SAFE_FILE_REASON_MAX];
+        int r;
+
+        r = safe_dir_check(dir, SAFE_FILE_TRUSTED, reason);
+        if (r == -ENOENT || r >= 0)
+                return 0;
+        return acl_refuse(l, dir, r, reason);
 }
 
 int acl_load(const char *config_dir, acl_problem_t problem, void *userdata, Acl **ret) {
@@ -339,7 +363,11 @@ int acl_load(const char *config_dir, acl_problem_t problem, void *userdata, Acl 
         l.acl = a;
         if (asprintf(&path, "%s/acl.conf", config_dir) < 0 || asprintf(&dir, "%s/acl.d", config_dir) < 0)
                 return -ENOMEM;
-        r = acl_load_file(&l, path);
+        r = acl_check_dir(&l, config_dir);
+        if (r >= 0)
+                r = acl_check_dir(&l, dir);
+        if (r >= 0)
+                r = acl_load_file(&l, path);
         if (r < 0)
                 return r;
 

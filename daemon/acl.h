@@ -61,7 +61,9 @@ Acl *acl_free(Acl *a);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Acl *, acl_free);
 
 /* Loads DIR/acl.conf and DIR/acl.d/ *.conf (name order). Missing files mean no rules. A malformed rule logs
- * "FILE:LINE: reason" and fails the whole load with -EINVAL. With problems != NULL, every problem is also
+ * "FILE:LINE: reason" and fails the whole load with -EINVAL. So does a file that is not a regular file of at
+ * most 1 MiB owned by root and writable by root only, or a DIR or DIR/acl.d that others may write (the message
+ * names the file and says how to fix it; see safe-file.h). With problems != NULL, every problem is also
  * reported there instead of stopping at the first. */
 typedef void (*acl_problem_t)(void *userdata, const char *location, const char *problem);
 int acl_load(const char *config_dir, acl_problem_t problem, void *userdata, Acl **ret);

@@ -116,7 +116,10 @@ static void check_devices(Manager *m, Problems *p) {
         _cleanup_free_ char *dir = NULL;
         char **paths = NULL;
 
-        if (asprintf(&dir, "%s/devices", m->config_dir) < 0 || conf_dir_list(dir, &paths) == -ENOMEM)
+        if (asprintf(&dir, "%s/devices", m->config_dir) < 0)
+                return;
+        p->location = dir;
+        if (conf_dir_check(dir, SAFE_FILE_TRUSTED | SAFE_FILE_DAEMON) < 0 || conf_dir_list(dir, &paths) == -ENOMEM)
                 return;
         for (char **path = paths; path && *path; path++) {
                 Identity *id = NULL;

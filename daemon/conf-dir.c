@@ -4,6 +4,7 @@
 #include <stdio.h>
 
 #include "conf-dir.h"
+#include "log.h"
 #include "macro.h"
 
 static int conf_filter(const struct dirent *de) {
@@ -45,4 +46,14 @@ int conf_dir_list(const char *dir, char ***ret_paths) {
         }
         *ret_paths = paths;
         return err < 0 ? err : n;
+}
+
+int conf_dir_check(const char *dir, SafeFileFlags flags) {
+        char reason[SAFE_FILE_REASON_MAX];
+        int r;
+
+        r = safe_dir_check(dir, flags, reason);
+        if (r >= 0 || r == -ENOENT)
+                return 0;
+        return log_error_errno(r, "%s; nothing in it is loaded.", reason);
 }

@@ -10,6 +10,7 @@
 #include "config.h"
 #include "log.h"
 #include "macro.h"
+#include "safe-file.h"
 
 #define USEC_PER_SEC 1000000ULL
 
@@ -31,7 +32,9 @@ typedef struct ConfigParse {
         char error[256];
 } ConfigParse;
 
-/* Keeps the first problem only: inih reports the line of the first error. */
+/* Keeps the first problem only: inih reports the line of the first error. Messages name the key, never the
+ * value: whatever was typed there (a secret pasted into the wrong file, say) stays out of the log and out of
+ * Reload's and CheckConfiguration's replies, like for identity files; "FILE:LINE: Key=" is enough to find it. */
 _printf_(2, 3) static int config_error(ConfigParse *p, const char *fmt, ...) {
         va_list ap;
 
@@ -76,12 +79,12 @@ static int on_key(void *userdata, const char *section, const char *name, const c
         uint64_t v;
 
         if (!streq(section, "Daemon")) {
-                config_error(p, "unknown section [%s], expected [Daemon]", section);
+                config_error(p, "unknown section, expected [Daemon]");
                 return 0;
         }
         if (streq(name, "AdminGroup")) {
                 if (strlen(value) >= CONFIG_GROUP_MAX || strpbrk(value, " \t:/")) {
-                        config_error(p, "AdminGroup= '%s' is not a group name", value);
+                        config_error(p, "AdminGroup= is not a group name");
                         return 0;
                 }
                 (void) snprintf(p->config.admin_group, sizeof(p->config.admin_group), "%s", value);
@@ -90,7 +93,7 @@ static int on_key(void *userdata, const char *section, const char *name, const c
         if (streq(name, "Interface")) {
                 if (strlen(value) >= CONFIG_INTERFACE_MAX || strpbrk(value, " \t:/") || streq(value, ".") ||
                     streq(value, "..")) {
-                        config_error(p, "Interface= '%s' is not an interface name", value);
+                        config_error(p, "Interface= is not an interface name (1-15 characters, no blanks, ':' or '/')");
                         return 0;
                 }
                 (void) snprintf(p->config.interface, sizeof(p->config.interface), "%s", value);
@@ -100,30 +103,32 @@ static int on_key(void *userdata, const char *section, const char *name, const c
                 if (!streq(name, keys[i].name))
                         continue;
                 if (parse_u64(value, keys[i].min, keys[i].max, &v) < 0) {
-                        config_error(p, "%s= '%s' is not a number in %llu..%llu", name,
-                                        value, (unsigned long long) keys[i].min, (unsigned long long) keys[i].max);
+                        config_error(p, "%s= is not a number in %llu..%llu", keys[i].name,
+                                     (unsigned long long) keys[i].min, (unsigned long long) keys[i].max);
                         return 0;
                 }
                 *(uint64_t *) ((char *) &p->config + keys[i].offset) = v * keys[i].scale;
                 return 1;
         }
-        config_error(p, "unknown key %s=", name);
+        config_error(p, "unknown key; the keys are listed in iotpubd.conf(5)");
         return 0;
 }
 
 int config_load(const char *path, Config *c) {
+        char reason[SAFE_FILE_REASON_MAX];
         ConfigParse p = { .config = *c };
-        FILE *f;
-        int line;
+        _cleanup_(safe_file_done) SafeFile f = {};
+        int line, r;
 
-        f = fopen(path, "re");
-        if (!f) {
-                if (errno == ENOENT)
-                        return 0;
-                return log_error_errno(errno, "Cannot open %s: %m", path);
-        }
-        line = ini_parse_file(f, on_key, &p);
-        fclose(f);
+        /* AdminGroup= decides who may administer the daemon: the file is trusted like the access rules. */
+        r = safe_file_read(path, SAFE_FILE_TRUSTED, SAFE_FILE_CONFIG_MAX, &f, reason);
+        if (r == -ENOENT)
+                return 0;
+        if (r == -ENOMEM)
+                return log_oom();
+        if (r < 0) /* refused for its owner or mode: like a malformed file, not like an unreadable one */
+                return log_error_errno(r == -EPERM ? EINVAL : r, "%s", reason);
+        line = ini_parse_string(f.data, on_key, &p);
         if (line != 0)
                 return log_error_errno(EINVAL, "%s:%d: %s", path, line,
                                        p.error[0] ? p.error : "syntax error, expected [Daemon] and Key=Value lines");

@@ -22,5 +22,6 @@ typedef struct Config {
 void config_defaults(Config *c);
 
 /* Parses path into c (which should hold the defaults). A missing file is not an error. A malformed one logs
- * "path:line: reason" and returns -EINVAL, leaving c unchanged. */
+ * "path:line: reason" (naming the key, never the value) and returns -EINVAL, leaving c unchanged; so does a
+ * file that is not a regular file of at most 1 MiB owned by root and writable by root only (see safe-file.h). */
 int config_load(const char *path, Config *c);

@@ -1,14 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Parsing and validation of device identity files with inih; see identity.h. */
-#include <fcntl.h>
 #include <ini.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <sys/stat.h>
 
 #include "identity.h"
 #include "log.h"
+#include "safe-file.h"
 
 #define SECRET_MAX 64 /* the SDK's HMAC key limit (A.4) */
 
@@ -88,21 +87,24 @@ static int set_string(char **field, const char *value) {
         return free_and_strdup(field, value) < 0 ? 0 : 1;
 }
 
+/* A device file holds a secret, and a value typed on the wrong line (the secret pasted into Transport=, say)
+ * must not reach the log or a D-Bus reply: messages name the key, never the value, nor an unknown section or
+ * key, which could be a secret too. manager_devices_load and CheckConfiguration add the file and line. */
 static int on_key(void *userdata, const char *section, const char *name, const char *value) {
         ParseState *st = userdata;
         Identity *id = st->id;
 
         if (!streq(section, "Device"))
-                return parse_error(st, "unknown section [%s], expected [Device]", section);
+                return parse_error(st, "unknown section, expected [Device]");
         if (streq(name, "ProductKey"))
                 return chars_valid(value, "", 32) ? set_string(&id->product_key, value)
-                                                  : parse_error(st, "ProductKey= '%s' is not 1-32 letters and digits", value);
+                                                  : parse_error(st, "ProductKey= is not 1-32 letters and digits");
         if (streq(name, "DeviceName"))
                 return chars_valid(value, "_-.:@", 32) ? set_string(&id->device_name, value)
-                                                       : parse_error(st, "DeviceName= '%s' is not 1-32 characters of [A-Za-z0-9_.:@-]", value);
+                                                       : parse_error(st, "DeviceName= is not 1-32 characters of [A-Za-z0-9_.:@-]");
         if (streq(name, "ClientId"))
                 return chars_valid(value, "_-.:@&|", 64) ? set_string(&id->client_id, value)
-                                                         : parse_error(st, "ClientId= '%s' is not 1-64 printable characters", value);
+                                                         : parse_error(st, "ClientId= is not 1-64 characters of [A-Za-z0-9_.:@&|-]");
         if (streq(name, "Secret")) {
                 if (strlen(value) == 0 || strlen(value) > SECRET_MAX)
                         return parse_error(st, "Secret= must be 1-64 characters");
@@ -119,91 +121,77 @@ static int on_key(void *userdata, const char *section, const char *name, const c
                                                        : parse_error(st, "SecretCredential= is not a valid credential name");
         if (streq(name, "Transport")) {
                 id->transport = transport_kind_from_string(value);
-                return id->transport >= 0 ? 1 : parse_error(st, "Transport= '%s' is not one of coap-aes, coap-dtls, https", value);
+                return id->transport >= 0 ? 1 : parse_error(st, "Transport= is not one of coap-aes, coap-dtls, https");
         }
         if (streq(name, "Endpoint"))
                 return !isempty(value) ? set_string(&id->endpoint, value) : parse_error(st, "Endpoint= is empty");
         if (streq(name, "SignMethod")) {
                 id->sign_method = sign_method_from_string(value);
-                return id->sign_method >= 0 ? 1 : parse_error(st, "SignMethod= '%s' is not one of hmacmd5, hmacsha1, hmacsha256", value);
+                return id->sign_method >= 0 ? 1 : parse_error(st, "SignMethod= is not one of hmacmd5, hmacsha1, hmacsha256");
         }
         if (streq(name, "PSKSignMethod")) {
                 id->psk_sign_method = sign_method_from_string(value);
-                return id->psk_sign_method >= 0 ? 1 : parse_error(st, "PSKSignMethod= '%s' is not one of hmacmd5, hmacsha1, hmacsha256", value);
+                return id->psk_sign_method >= 0 ? 1 : parse_error(st, "PSKSignMethod= is not one of hmacmd5, hmacsha1, hmacsha256");
         }
         if (streq(name, "PayloadEncoding")) {
                 if (!streq(value, "json") && !streq(value, "cbor"))
-                        return parse_error(st, "PayloadEncoding= '%s' is not json or cbor", value);
+                        return parse_error(st, "PayloadEncoding= is not json or cbor");
                 id->payload_cbor = streq(value, "cbor");
                 return 1;
         }
         if (streq(name, "CAFile"))
                 return value[0] == '/' ? set_string(&id->ca_file, value)
-                                       : parse_error(st, "CAFile= '%s' is not an absolute path", value);
-        return parse_error(st, "unknown key %s=", name);
+                                       : parse_error(st, "CAFile= is not an absolute path");
+        return parse_error(st, "unknown key; the keys of a device file are listed in iotpubd(8)");
 }
 
-static const char *mode_fix_hint(void) {
-        return "the file holds a secret; fix it with 'chmod 0640' and 'chown root:iotpub'";
-}
+/* Reads a secret from path, refusing a file that someone else could read or write (credentials are systemd's:
+ * those are taken as they are). Trailing newlines are dropped. */
+static int read_secret_file(const ParseState *st, const char *path, bool check_mode, char **ret) {
+        _cleanup_(safe_file_done) SafeFile f = {};
+        char reason[SAFE_FILE_REASON_MAX];
+        size_t n;
+        int r;
 
-/* Reads a secret from path, refusing a file that others may read. Trailing newlines are dropped. */
-static int read_secret_file(const char *path, bool check_mode, char **ret) {
-        _cleanup_close_ int fd = -1;
-        char buf[SECRET_MAX + 2];
-        struct stat st;
-        ssize_t n;
-        int r = 0;
-
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return log_error_errno(errno, "Cannot open secret file %s: %m", path);
-        if (fstat(fd, &st) < 0)
-                return log_error_errno(errno, "Cannot stat secret file %s: %m", path);
-        if (!S_ISREG(st.st_mode))
-                return log_error_errno(EINVAL, "Secret file %s is not a regular file.", path);
-        if (check_mode && (st.st_mode & 0007))
-                return log_error_errno(EPERM, "Refusing secret file %s: readable by others (mode %04o); %s.", path,
-                                       (unsigned) (st.st_mode & 07777), mode_fix_hint());
-
-        n = read(fd, buf, sizeof(buf) - 1);
-        if (n < 0)
-                r = log_error_errno(errno, "Cannot read secret file %s: %m", path);
-        else {
-                while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-                        n--;
-                buf[n] = 0;
-                if (n == 0 || (size_t) n > SECRET_MAX || memchr(buf, 0, (size_t) n))
-                        r = log_error_errno(EINVAL, "Secret file %s must hold 1-64 characters.", path);
-                else if (!(*ret = strdup(buf)))
-                        r = -ENOMEM;
-        }
-        explicit_bzero(buf, sizeof(buf));
-        return r;
+        r = safe_file_read(path, check_mode ? SAFE_FILE_TRUSTED | SAFE_FILE_DAEMON | SAFE_FILE_SECRET : 0,
+                           SAFE_FILE_SECRET_MAX, &f, reason);
+        if (r == -ENOMEM)
+                return log_oom();
+        if (r < 0)
+                return log_error_errno(r, "%s: %s=: %s", st->path, check_mode ? "SecretFile" : "SecretCredential",
+                                       reason);
+        f.secret = true;
+        n = f.size;
+        while (n > 0 && (f.data[n - 1] == '\n' || f.data[n - 1] == '\r'))
+                n--;
+        if (n == 0 || n > SECRET_MAX)
+                return log_error_errno(EINVAL, "%s: secret file %s must hold 1-64 characters.", st->path, path);
+        *ret = strndup(f.data, n);
+        return *ret ? 0 : -ENOMEM;
 }
 
 static int identity_resolve_secret(Identity *id, ParseState *st, const struct stat *conf_st) {
         _cleanup_free_ char *cred_path = NULL;
-        int sources = st->secret_inline + !!st->secret_file + !!st->secret_credential;
+        char reason[SAFE_FILE_REASON_MAX];
+        int r, sources = st->secret_inline + !!st->secret_file + !!st->secret_credential;
 
         if (sources != 1)
                 return log_error_errno(EINVAL, "%s: exactly one of Secret=, SecretFile= or SecretCredential= is needed (%d given).",
                                        st->path, sources);
         if (st->secret_inline) {
-                if (conf_st->st_mode & 0007)
-                        return log_error_errno(EPERM, "Refusing %s: it holds Secret= but is readable by others (mode %04o); %s.",
-                                               st->path, (unsigned) (conf_st->st_mode & 07777), mode_fix_hint());
-                return 0;
+                r = safe_file_check_stat(st->path, conf_st, SAFE_FILE_TRUSTED | SAFE_FILE_DAEMON | SAFE_FILE_SECRET,
+                                         reason);
+                return r < 0 ? log_error_errno(r, "%s", reason) : 0;
         }
         if (st->secret_file)
-                return read_secret_file(st->secret_file, true, &id->secret);
+                return read_secret_file(st, st->secret_file, true, &id->secret);
 
         if (!st->credentials_dir)
                 return log_error_errno(ENOENT, "%s: SecretCredential=%s needs $CREDENTIALS_DIRECTORY (LoadCredential= in the unit).",
                                        st->path, st->secret_credential);
         if (asprintf(&cred_path, "%s/%s", st->credentials_dir, st->secret_credential) < 0)
                 return -ENOMEM;
-        return read_secret_file(cred_path, false, &id->secret);
+        return read_secret_file(st, cred_path, false, &id->secret);
 }
 
 static int identity_defaults(Identity *id) {
@@ -217,8 +205,8 @@ static int identity_defaults(Identity *id) {
         if (!id->client_id && asprintf(&id->client_id, "%s.%s", id->product_key, id->device_name) < 0)
                 return -ENOMEM;
         if (strlen(id->client_id) > 64)
-                return log_error_errno(EINVAL, "%s: the default ClientId '%s' is longer than 64 characters; set ClientId=.",
-                                       id->path, id->client_id);
+                return log_error_errno(EINVAL, "%s: the default ClientId (ProductKey.DeviceName) is longer than 64 "
+                                       "characters; set ClientId=.", id->path);
         if (!id->endpoint) {
                 if (id->transport == TRANSPORT_HTTPS)
                         r = asprintf(&id->endpoint, "https://iot-as-http.cn-shanghai.aliyuncs.com");
@@ -245,13 +233,68 @@ static int identity_name_from_path(const char *path, char **ret) {
         return identity_name_is_valid(*ret) ? 0 : -EINVAL;
 }
 
+/* libcurl and libcoap (GnuTLS) open CAFile= by path themselves, each time they set up a session: it is checked
+ * here with the same rules as the identity file, so a FIFO, a device or a file others may write is refused
+ * before the path is handed over (a later swap needs root or iotpubd's user). */
+static int identity_check_ca_file(const Identity *id) {
+        char reason[SAFE_FILE_REASON_MAX];
+        int r;
+
+        if (!id->ca_file)
+                return 0;
+        r = safe_file_check(id->ca_file, SAFE_FILE_TRUSTED | SAFE_FILE_DAEMON, SAFE_FILE_CONFIG_MAX, reason);
+        if (r == -ENOMEM)
+                return log_oom();
+        return r < 0 ? log_error_errno(r, "%s: refusing CAFile=: %s", id->path, reason) : 0;
+}
+
+/* A secret pasted into another key by mistake would be logged and published on the bus as that value: refuse
+ * it. Secrets shorter than 8 characters would match ordinary values by chance. */
+static int identity_check_secret_elsewhere(const Identity *id) {
+        const struct {
+                const char *key, *value;
+        } values[] = {
+                { "ProductKey", id->product_key }, { "DeviceName", id->device_name }, { "ClientId", id->client_id },
+                { "Endpoint", id->endpoint },      { "CAFile", id->ca_file },
+        };
+
+        if (strlen(id->secret) < 8)
+                return 0;
+        for (size_t i = 0; i < ELEMENTSOF(values); i++)
+                if (values[i].value && strstr(values[i].value, id->secret))
+                        return log_error_errno(EINVAL, "%s: %s= contains the device secret; remove it from there.",
+                                               id->path, values[i].key);
+        return 0;
+}
+
+static int identity_parse(Identity *id, ParseState *st, struct stat *ret_st) {
+        _cleanup_(safe_file_done) SafeFile f = {};
+        char reason[SAFE_FILE_REASON_MAX];
+        int line, r;
+
+        r = safe_file_read(st->path, SAFE_FILE_TRUSTED | SAFE_FILE_DAEMON, SAFE_FILE_CONFIG_MAX, &f, reason);
+        if (r == -ENOMEM)
+                return log_oom();
+        if (r < 0)
+                return log_error_errno(r, "%s", reason);
+        f.secret = true; /* it may hold Secret= */
+        *ret_st = f.st;
+        st->id = id;
+        line = ini_parse_string(f.data, on_key, st);
+        if (line != 0)
+                return log_error_errno(EINVAL, "%s:%d: %s", st->path, line,
+                                       st->error[0] ? st->error : "syntax error, expected [Device] and Key=Value lines");
+        if (!id->product_key || !id->device_name)
+                return log_error_errno(EINVAL, "%s: %s= is missing.", st->path,
+                                       id->product_key ? "DeviceName" : "ProductKey");
+        return 0;
+}
+
 int identity_load(const char *path, const char *credentials_dir, Identity **ret) {
         _cleanup_(identity_freep) Identity *id = NULL;
-        _cleanup_free_ char *secret_file = NULL, *secret_credential = NULL;
         ParseState st = { .path = path, .credentials_dir = credentials_dir };
         struct stat conf_st;
-        FILE *f;
-        int line, r;
+        int r;
 
         id = calloc(1, sizeof(*id));
         if (!id)
@@ -266,32 +309,19 @@ int identity_load(const char *path, const char *credentials_dir, Identity **ret)
         if (r < 0)
                 return log_error_errno(EINVAL, "%s: the file name must be NAME.conf with NAME of 1-64 characters [A-Za-z0-9_-].", path);
 
-        f = fopen(path, "re");
-        if (!f)
-                return log_error_errno(errno, "Cannot open %s: %m", path);
-        if (fstat(fileno(f), &conf_st) < 0) {
-                r = -errno;
-                fclose(f);
-                return log_error_errno(r, "Cannot stat %s: %m", path);
-        }
-        st.id = id;
-        line = ini_parse_file(f, on_key, &st);
-        fclose(f);
-        secret_file = st.secret_file;
-        secret_credential = st.secret_credential;
-        if (line != 0)
-                return log_error_errno(EINVAL, "%s:%d: %s", path, line,
-                                       st.error[0] ? st.error : "syntax error, expected [Device] and Key=Value lines");
-        if (!id->product_key || !id->device_name)
-                return log_error_errno(EINVAL, "%s: %s= is missing.", path, id->product_key ? "DeviceName" : "ProductKey");
-
-        r = identity_resolve_secret(id, &st, &conf_st);
+        r = identity_parse(id, &st, &conf_st);
+        if (r >= 0)
+                r = identity_resolve_secret(id, &st, &conf_st);
+        free(st.secret_file);
+        free(st.secret_credential);
+        if (r >= 0)
+                r = identity_defaults(id);
+        if (r >= 0)
+                r = identity_check_secret_elsewhere(id);
+        if (r >= 0)
+                r = identity_check_ca_file(id);
         if (r < 0)
                 return r;
-        r = identity_defaults(id);
-        if (r < 0)
-                return r;
-
         *ret = TAKE_PTR(id);
         return 0;
 }

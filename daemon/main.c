@@ -3,6 +3,7 @@
 #include <getopt.h>
 #include <sys/prctl.h>
 #include <stdio.h>
+#include <sys/stat.h>
 
 #include "log.h"
 #include "manager.h"
@@ -77,6 +78,9 @@ int main(int argc, char *argv[]) {
         _cleanup_(manager_freep) Manager *m = NULL;
         int r;
 
+        /* Every file iotpubd creates (the outbox and its -wal and -shm, cached tokens, identities from AddDevice)
+         * is for itself alone or gets its mode explicitly: never what the caller's umask would have let through. */
+        umask(0077);
         log_setup("iotpubd");
         /* It holds device secrets and tokens: no core dumps, and no ptrace or /proc/PID/mem for processes of
          * its own user (its /proc files become root's). */

@@ -96,6 +96,9 @@ int manager_devices_load(Manager *m) {
 
         if (asprintf(&dir, "%s/devices", m->config_dir) < 0)
                 return log_oom();
+        /* Refused like each of its files would be: the running devices stay as they are. */
+        if (conf_dir_check(dir, SAFE_FILE_TRUSTED | SAFE_FILE_DAEMON) < 0)
+                return 1;
         n = conf_dir_list(dir, &paths);
         if (n == -ENOENT)
                 log_notice("No identities: %s does not exist.", dir);

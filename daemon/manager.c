@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Wiring of iotpubd: configuration, identities, outbox, CoAP context and bus; see manager.h. */
+#include <fcntl.h>
 #include <grp.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -200,12 +201,39 @@ static int manager_connect_bus(Manager *m) {
         return 0;
 }
 
+/* The state directory holds queued topics and payloads and cached tokens: only iotpubd may enter it. One that
+ * others may enter is tightened rather than refused, as systemd does with StateDirectoryMode=0700 at every start;
+ * one owned by another user (who could loosen it again) is refused. */
+static int manager_state_dir_secure(Manager *m) {
+        _cleanup_close_ int fd = -1;
+        struct stat st;
+
+        if (mkdir(m->state_dir, 0700) < 0 && errno != EEXIST)
+                return log_error_errno(errno, "Cannot create the state directory %s: %m", m->state_dir);
+        fd = open(m->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0 || fstat(fd, &st) < 0)
+                return log_error_errno(errno, "Cannot open the state directory %s: %m", m->state_dir);
+        if (st.st_uid != geteuid() && st.st_uid != 0)
+                return log_error_errno(EPERM, "The state directory %s is owned by uid %u, not by iotpubd's user; run: "
+                                       "chown %u %s", m->state_dir, (unsigned) st.st_uid, (unsigned) geteuid(),
+                                       m->state_dir);
+        if ((st.st_mode & 0077) == 0)
+                return 0;
+        if (fchmod(fd, 0700) < 0)
+                return log_error_errno(errno, "The state directory %s has mode %04o and cannot be made 0700: %m",
+                                       m->state_dir, (unsigned) (st.st_mode & 07777));
+        log_warning("The state directory %s had mode %04o, which let other users in; changed it to 0700.",
+                    m->state_dir, (unsigned) (st.st_mode & 07777));
+        return 0;
+}
+
 static int manager_open_state(Manager *m) {
         _cleanup_free_ char *path = NULL;
         int r;
 
-        if (mkdir(m->state_dir, 0700) < 0 && errno != EEXIST)
-                return log_error_errno(errno, "Cannot create the state directory %s: %m", m->state_dir);
+        r = manager_state_dir_secure(m);
+        if (r < 0)
+                return r;
         if (asprintf(&path, "%s/outbox.db", m->state_dir) < 0)
                 return log_oom();
         r = outbox_open(m->event, path, &m->outbox);

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The outbox's database file: schema, prepared statements, opening in WAL mode, the consistency check, and a
  * damaged file moved aside (never truncated or repaired in place). */
+#include <fcntl.h>
 #include <limits.h>
+#include <sys/stat.h>
 #include <stdio.h>
 
 #include "log.h"
@@ -80,9 +82,35 @@ static int outbox_move_aside(const char *path) {
         return 0;
 }
 
+/* The outbox holds other users' topics and payloads: it is 0600 whatever the umask, and so are its -wal and
+ * -shm, which SQLite creates with the mode of the database file. A file left looser by an older version is
+ * tightened. */
+static int outbox_secure_files(const char *path) {
+        static const char *const suffixes[] = { "", "-wal", "-shm" };
+        char name[PATH_MAX];
+        struct stat st;
+
+        for (size_t i = 0; i < ELEMENTSOF(suffixes); i++) {
+                _cleanup_close_ int fd = -1;
+
+                (void) snprintf(name, sizeof(name), "%s%s", path, suffixes[i]);
+                fd = open(name, O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | (i == 0 ? O_CREAT : 0), 0600);
+                if (fd < 0 && errno == ENOENT)
+                        continue;
+                if (fd < 0 || fstat(fd, &st) < 0)
+                        return log_error_errno(errno, "Cannot open %s: %m", name);
+                if ((st.st_mode & 0077) && fchmod(fd, 0600) < 0)
+                        return log_error_errno(errno, "Cannot make %s 0600: %m", name);
+        }
+        return 0;
+}
+
 static int outbox_setup(Outbox *o, const char *path) {
         int rc, r;
 
+        r = outbox_secure_files(path);
+        if (r < 0)
+                return r;
         rc = sqlite3_open_v2(path, &o->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
         if (rc != SQLITE_OK)
                 return log_error_errno(sqlite_to_errno(rc), "Failed to open outbox %s: %s", path,

@@ -169,7 +169,7 @@ if setpriv --reuid=iotpub --regid=iotpub --init-groups head -c1 "/proc/$DAEMON_P
 fi
 owner=$(bctl call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus GetConnectionUnixUser s org.iotpub1)
 assert_eq "u $(id -u iotpub)" "$owner" "uid owning org.iotpub1"
-assert_grep "$DAEMON_LOG" "Refusing secret file /etc/iotpub/bad-secret: readable by others.*chmod 0640.*chown root:iotpub" \
+assert_grep "$DAEMON_LOG" "/etc/iotpub/bad-secret holds a secret and others may access it.*run: chmod o-rwx /etc/iotpub/bad-secret" \
         "secret file with mode 0644 refused, saying how to fix it"
 expect_stat /var/lib/iotpub/outbox.db "600 iotpub:iotpub"
 

@@ -137,23 +137,28 @@ static void test_explicit_settings(void **state) {
         _cleanup_(identity_freep) Identity *id = NULL, *dtls = NULL, *https = NULL;
         Fixture *f = *state;
 
-        /* 0640 is the documented mode (root:iotpub); only "others" bits are refused. */
-        write_conf(f, "full.conf", 0640,
-                   "[Device]\n"
-                   "ProductKey=pk1\n"
-                   "DeviceName=dn1\n"
-                   "ClientId=my|client&1\n"
-                   "Secret=" SECRET_INLINE "\n"
-                   "Transport=coap-dtls\n"
-                   "Endpoint=127.0.0.1:15684\n"
-                   "SignMethod=hmacSha256\n"
-                   "CAFile=/etc/ssl/ca.pem\n");
+        char conf[512];
+
+        /* 0640 is the documented mode (root:iotpub); only "others" bits are refused. CAFile= must exist: it is
+         * checked like the identity file before libcoap or libcurl get its path. */
+        test_write_file(path_in(f, "ca.pem"), 0644, "-----BEGIN CERTIFICATE-----\n");
+        (void) snprintf(conf, sizeof(conf),
+                        "[Device]\n"
+                        "ProductKey=pk1\n"
+                        "DeviceName=dn1\n"
+                        "ClientId=my|client&1\n"
+                        "Secret=" SECRET_INLINE "\n"
+                        "Transport=coap-dtls\n"
+                        "Endpoint=127.0.0.1:15684\n"
+                        "SignMethod=hmacSha256\n"
+                        "CAFile=%s\n", path_in(f, "ca.pem"));
+        write_conf(f, "full.conf", 0640, conf);
         assert_int_equal(load(f, "full.conf", &id), 0);
         assert_string_equal(id->client_id, "my|client&1");
         assert_int_equal(id->transport, TRANSPORT_COAP_DTLS);
         assert_string_equal(id->endpoint, "127.0.0.1:15684");
         assert_int_equal(id->sign_method, SIGN_HMACSHA256);
-        assert_string_equal(id->ca_file, "/etc/ssl/ca.pem");
+        assert_string_equal(id->ca_file, path_in(f, "ca.pem"));
 
         write_conf(f, "dtls.conf", 0600, "[Device]\nProductKey=pk2\nDeviceName=dn2\nSecret=" SECRET_INLINE "\nTransport=coap-dtls\n");
         assert_int_equal(load(f, "dtls.conf", &dtls), 0);
