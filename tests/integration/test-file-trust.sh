@@ -72,7 +72,7 @@ u_allowed "the rules in force before the refused Reloads still apply"
 configure_identity ww_dev && chmod 0666 "$CONFDIR/devices/ww_dev.conf"
 configure_identity gw_dev && chmod 0660 "$CONFDIR/devices/gw_dev.conf" && chgrp "$NOBODY" "$CONFDIR/devices/gw_dev.conf"
 configure_identity nb_dev && chown "$NOBODY" "$CONFDIR/devices/nb_dev.conf"
-expect_gcall_ok "Reload with untrusted identity files" $M $MI.Reload
+expect_gcall_error org.iotpub1.Error.InvalidConfiguration "Reload with untrusted identity files" $M $MI.Reload
 D=$CONFDIR/devices
 expect_log "$D/ww_dev.conf is writable by others; run: chmod o-w $D/ww_dev.conf" "world-writable identity refused"
 expect_log "$D/gw_dev.conf is writable by group 'nogroup'; run: chmod g-w $D/gw_dev.conf" "group-writable identity refused"
@@ -87,7 +87,7 @@ harness_log "ok: fixed identity files load"
 # A devices/ others may write is refused as a whole; the running devices stay.
 rm "$D/nb_dev.conf"
 chmod 0777 "$D"
-expect_gcall_ok "Reload with a world-writable devices/" $M $MI.Reload
+expect_gcall_error org.iotpub1.Error.InvalidConfiguration "Reload with a world-writable devices/" $M $MI.Reload
 expect_log "$D is writable by others; run: chmod o-w $D; nothing in it is loaded" "world-writable devices/ refused"
 has_device nb_dev || fail "a running device was removed because devices/ was refused"
 chmod 0755 "$D"
@@ -98,7 +98,7 @@ SF=$HARNESS_DIR/secrets/sf
 secret_file_for sf_dev "$SF"
 sf_case() { # sf_case CHMOD CHOWN FIX WHAT
         chmod "$1" "$SF" && chown "$2" "$SF"
-        expect_gcall_ok "Reload with a secret file $4" $M $MI.Reload
+        expect_gcall_error org.iotpub1.Error.InvalidConfiguration "Reload with a secret file $4" $M $MI.Reload
         expect_log "$3" "secret file $4 refused"
         ! has_device sf_dev || fail "sf_dev was loaded from a secret file $4"
 }
@@ -115,7 +115,7 @@ harness_log "ok: a secret file owned by root, mode 0600, works"
 # /etc/shadow (root:shadow 0640 on Debian): refused for its group's access, before its length is looked at.
 shadow_group=$(stat -c %G /etc/shadow)
 secret_file_for sf_dev /etc/shadow
-expect_gcall_ok "Reload with SecretFile=/etc/shadow" $M $MI.Reload
+expect_gcall_error org.iotpub1.Error.InvalidConfiguration "Reload with SecretFile=/etc/shadow" $M $MI.Reload
 if [[ $(stat -c %a /etc/shadow) == 640 ]]; then
         expect_log "/etc/shadow holds a secret and is readable by group '$shadow_group'" "SecretFile=/etc/shadow refused for its mode"
 fi

@@ -63,7 +63,7 @@ for f in "$D"/p_*.conf; do
                 fail "$n was loaded"
 done
 
-expect_gcall_ok "Reload with the pasted secrets" $M $MI.Reload
+expect_gcall_error org.iotpub1.Error.InvalidConfiguration "Reload with the pasted secrets" $M $MI.Reload
 expect_gcall_ok "CheckConfiguration with the pasted secrets" $M $MI.CheckConfiguration
 expect_named "$GCALL_OUT" "$D/p_transport.conf:5: Transport=" "CheckConfiguration"
 expect_named "$GCALL_OUT" "$D/p_pk.conf: ProductKey= contains the device secret" "CheckConfiguration"

@@ -110,7 +110,7 @@ for kind in zero fifo dir; do
         done
 
         make_special "$kind" "$CONFDIR/devices/new_dev.conf"
-        expect_gcall_ok "Reload with $kind as devices/new_dev.conf" $M $MI.Reload --timeout=10
+        expect_gcall_error org.iotpub1.Error.InvalidConfiguration "Reload with $kind as devices/new_dev.conf" $M $MI.Reload --timeout=10
         expect_log "$CONFDIR/devices/new_dev.conf is a $what" "Reload names devices/new_dev.conf ($kind)"
         expect_answers "after Reload with $kind as devices/new_dev.conf"
         ! has_device new_dev || fail "new_dev was loaded from a $kind"
@@ -121,7 +121,7 @@ for kind in zero fifo dir; do
         cp -p "$SPECIAL/ca.ok" "$SPECIAL/ca.saved"
         make_special "$kind" "$SPECIAL/secret.ok"
         make_special "$kind" "$SPECIAL/ca.ok"
-        expect_gcall_ok "Reload with $kind as SecretFile= and CAFile=" $M $MI.Reload --timeout=10
+        expect_gcall_error org.iotpub1.Error.InvalidConfiguration "Reload with $kind as SecretFile= and CAFile=" $M $MI.Reload --timeout=10
         expect_log "$SPECIAL/secret.ok is a $what" "Reload names the SecretFile= $kind"
         expect_log "$SPECIAL/ca.ok is a $what" "Reload names the CAFile= $kind"
         expect_answers "after Reload with $kind as SecretFile= and CAFile="
