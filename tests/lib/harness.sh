@@ -34,7 +34,8 @@ harness_init() {
         chmod 0755 "$HARNESS_DIR"
         CONFDIR=$HARNESS_DIR/conf STATEDIR=$HARNESS_DIR/state LOGDIR=$HARNESS_DIR/logs
         RECORD=$HARNESS_DIR/record.jsonl CLOUD_DEVICES=$HARNESS_DIR/cloud-devices
-        mkdir -p "$CONFDIR/devices" "$STATEDIR" "$LOGDIR"
+        mkdir -p "$CONFDIR/devices" "$LOGDIR"
+        mkdir -m 0700 "$STATEDIR" # as StateDirectoryMode=0700 makes it; iotpubd warns about (and tightens) a looser one
         (umask 077 && : >"$CLOUD_DEVICES")
         export CONFDIR STATEDIR LOGDIR RECORD CLOUD_DEVICES
         HARNESS_PIDS=() HARNESS_SECRETS=() HARNESS_SEQ=0 HARNESS_AT_EXIT=()
