@@ -1,12 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libcoap on sd-event; see coap-glue.h. The only module that drives libcoap's I/O and its DTLS setup. */
-#include <arpa/inet.h>
 #include <gnutls/x509.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
 
+#include "coap-endpoint.h"
 #include "coap-glue.h"
 #include "log.h"
 #include "time-util.h"
@@ -259,78 +258,6 @@ CoapGlue *coap_glue_free(CoapGlue *g) {
         return NULL;
 }
 
-/* Splits "host", "host:port" or "[v6]:port". */
-static int endpoint_split(const char *endpoint, uint16_t default_port, char **ret_host, char **ret_port) {
-        const char *colon, *host_end;
-        char *host, *port;
-        size_t host_len;
-
-        if (endpoint[0] == '[') {
-                host_end = strchr(endpoint, ']');
-                if (!host_end || (host_end[1] != 0 && host_end[1] != ':'))
-                        return -EINVAL;
-                host_len = (size_t) (host_end - endpoint - 1);
-                endpoint++;
-                colon = host_end[1] == ':' ? host_end + 1 : NULL;
-        } else {
-                colon = strrchr(endpoint, ':');
-                if (colon && strchr(endpoint, ':') != colon)
-                        return -EINVAL; /* a bare IPv6 address needs brackets */
-                host_len = colon ? (size_t) (colon - endpoint) : strlen(endpoint);
-        }
-        if (host_len == 0 || (colon && colon[1] == 0))
-                return -EINVAL;
-
-        host = strndup(endpoint, host_len);
-        if (colon)
-                port = strdup(colon + 1);
-        else if (asprintf(&port, "%u", default_port) < 0)
-                port = NULL;
-        if (!host || !port) {
-                free(host);
-                free(port);
-                return -ENOMEM;
-        }
-        *ret_host = host;
-        *ret_port = port;
-        return 0;
-}
-
-static int endpoint_resolve(const char *endpoint, uint16_t default_port, coap_address_t *ret, char **ret_host) {
-        _cleanup_free_ char *host = NULL, *port = NULL;
-        struct addrinfo hints = {
-                .ai_socktype = SOCK_DGRAM,
-                .ai_flags = AI_NUMERICSERV | AI_NUMERICHOST,
-        };
-        struct addrinfo *res = NULL;
-        int r;
-
-        r = endpoint_split(endpoint, default_port, &host, &port);
-        if (r < 0)
-                return r;
-        r = getaddrinfo(host, port, &hints, &res);
-        if (r == EAI_NONAME) {
-                hints.ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG;
-                r = getaddrinfo(host, port, &hints, &res);
-        }
-        if (r != 0) {
-                log_debug("Cannot resolve '%s': %s", endpoint, gai_strerror(r));
-                return r == EAI_SERVICE ? -EINVAL : -EHOSTUNREACH;
-        }
-        coap_address_init(ret);
-        memcpy(&ret->addr, res->ai_addr, MIN((size_t) res->ai_addrlen, sizeof(ret->addr)));
-        ret->size = res->ai_addrlen;
-        freeaddrinfo(res);
-        *ret_host = TAKE_PTR(host);
-        return 0;
-}
-
-static bool is_ip_literal(const char *host) {
-        unsigned char buf[sizeof(struct in6_addr)];
-
-        return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
-}
-
 /* Certificate mode: libcoap has checked the chain against the CA file; the name is ours to check. An IP
  * literal must match an IP address SAN, a name a DNS SAN (or the CN without SANs), as for HTTPS. */
 static int on_server_cert(const char *cn, const uint8_t *der, size_t der_len, coap_session_t *session,
@@ -364,7 +291,7 @@ static coap_session_t *new_pki_session(CoapGlueSession *s, const coap_address_t 
                 .cert_chain_verify_depth = 3,
                 .validate_cn_call_back = on_server_cert,
                 /* SNI carries names only (RFC 6066 3). */
-                .client_sni = is_ip_literal(s->hostname) ? NULL : s->hostname,
+                .client_sni = coap_endpoint_is_ip_literal(s->hostname) ? NULL : s->hostname,
                 .pki_key = {
                         .key_type = COAP_PKI_KEY_PEM,
                         .key.pem.ca_file = ca_file,
@@ -394,7 +321,7 @@ static int session_new(CoapGlue *g, const char *endpoint, uint16_t default_port,
         coap_address_t dst;
         int r;
 
-        r = endpoint_resolve(endpoint, default_port, &dst, &host);
+        r = coap_endpoint_resolve(endpoint, default_port, &dst, &host);
         if (r < 0)
                 return r;
         if (dtls && !coap_dtls_is_supported())
