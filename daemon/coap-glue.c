@@ -101,8 +101,7 @@ static void session_complete(CoapGlueSession *s, const coap_bin_const_t *tok, co
         cb(s->userdata, reply, error);
 }
 
-/* The deadline of one exchange, counted from its first transmission (or from coap_glue_send() while a DTLS
- * handshake holds the request back): RFC 7252's MAX_TRANSMIT_WAIT (4.8.2),
+/* The deadline of one exchange, counted from its first transmission: RFC 7252's MAX_TRANSMIT_WAIT (4.8.2),
  *   ACK_TIMEOUT x (2^(MAX_RETRANSMIT + 1) - 1) x ACK_RANDOM_FACTOR,
  * 93 s at the default ACK_TIMEOUT of 2 s, 46.5 s at 1 s. It is when a CON sender gives up on an ACK anyway
  * (libcoap's last retransmission times out no later), so it never cuts short an exchange that is still being
@@ -147,6 +146,17 @@ static int deadline_arm(CoapGlueSession *s) {
         if (r < 0)
                 return r;
         return sd_event_source_set_enabled(s->deadline_source, SD_EVENT_ONESHOT);
+}
+
+/* A request made during a DTLS handshake waits for it, under a deadline armed by coap_glue_send() (a handshake
+ * that hangs ends there); it leaves when the handshake completes, and its own deadline counts from then, so that
+ * a slow handshake on a lossy link does not eat into the exchange's retransmissions. */
+static int on_event(coap_session_t *session, const coap_event_t event) {
+        CoapGlueSession *s = coap_session_get_app_data(session);
+
+        if (s && s->cb && event == COAP_EVENT_DTLS_CONNECTED && deadline_arm(s) < 0)
+                log_debug("Cannot re-arm the CoAP request's deadline; the one from before the handshake stays.");
+        return 0;
 }
 
 static coap_response_t on_response(coap_session_t *session, const coap_pdu_t *sent, const coap_pdu_t *received,
@@ -272,6 +282,7 @@ int coap_glue_new(sd_event *event, unsigned ack_timeout_ms, CoapGlue **ret) {
                 return -ENOMEM;
         coap_register_response_handler(g->ctx, on_response);
         coap_register_nack_handler(g->ctx, on_nack);
+        coap_register_event_handler(g->ctx, on_event);
 
         fd = coap_context_get_coap_fd(g->ctx);
         if (fd < 0)
