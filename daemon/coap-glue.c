@@ -1,12 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libcoap on sd-event; see coap-glue.h. The only module that drives libcoap's I/O and its DTLS setup. */
-#include <arpa/inet.h>
 #include <gnutls/x509.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
 
+#include "coap-endpoint.h"
 #include "coap-glue.h"
 #include "log.h"
 #include "time-util.h"
@@ -27,8 +26,10 @@ struct CoapGlueSession {
         uint8_t token[8];
         size_t token_len;
         uint32_t next_token;
+        unsigned ack_timeout_ms;  /* ACK_TIMEOUT of this session */
         coap_glue_reply_t cb;
         void *userdata;
+        sd_event_source *deadline_source; /* enabled only while a request is outstanding */
 };
 
 struct CoapGlue {
@@ -86,7 +87,8 @@ static int on_release(sd_event_source *s, void *userdata) {
         return 0;
 }
 
-/* Completes the outstanding request of s, if tok (when given) is its token. */
+/* Completes the outstanding request of s, if tok (when given) is its token. Once completed (answered, failed or
+ * past its deadline), a request's token matches nothing any more: a late reply is ignored. */
 static void session_complete(CoapGlueSession *s, const coap_bin_const_t *tok, const coap_pdu_t *reply, int error) {
         coap_glue_reply_t cb = s->cb;
 
@@ -95,7 +97,66 @@ static void session_complete(CoapGlueSession *s, const coap_bin_const_t *tok, co
         if (tok && (tok->length != s->token_len || memcmp(tok->s, s->token, s->token_len) != 0))
                 return;
         s->cb = NULL;
+        (void) sd_event_source_set_enabled(s->deadline_source, SD_EVENT_OFF);
         cb(s->userdata, reply, error);
+}
+
+/* The deadline of one exchange, counted from its first transmission: RFC 7252's MAX_TRANSMIT_WAIT (4.8.2),
+ *   ACK_TIMEOUT x (2^(MAX_RETRANSMIT + 1) - 1) x ACK_RANDOM_FACTOR,
+ * 93 s at the default ACK_TIMEOUT of 2 s, 46.5 s at 1 s. It is when a CON sender gives up on an ACK anyway
+ * (libcoap's last retransmission times out no later), so it never cuts short an exchange that is still being
+ * retransmitted. The odd cases are what it is for: an empty ACK promises a separate response, and a server
+ * retransmits that CON for at most MAX_TRANSMIT_SPAN (ACK_TIMEOUT x (2^MAX_RETRANSMIT - 1) x ACK_RANDOM_FACTOR,
+ * 45 s at 2 s); the deadline leaves it that whole span plus 48 s (at 2 s) of processing and latency, so a
+ * separate response that has not come by then never will. An ACK with our message id but another token (the
+ * request is acknowledged, its response lost for good) ends the same way, as does a handshake that hangs.
+ * EXCHANGE_LIFETIME (247 s) is how long a receiver must remember a message id, with a 100 s worst-case latency
+ * each way: a bound for deduplication, not for how long a queue should wait behind one request. libcoap's
+ * MAX_RETRANSMIT and ACK_RANDOM_FACTOR are left at their defaults, which are RFC 7252's. */
+static uint64_t exchange_deadline_usec(unsigned ack_timeout_ms) {
+        coap_fixed_point_t factor = COAP_DEFAULT_ACK_RANDOM_FACTOR;
+        uint64_t factor_permille = factor.integer_part * 1000ULL + factor.fractional_part;
+
+        return (uint64_t) ack_timeout_ms * ((2ULL << COAP_DEFAULT_MAX_RETRANSMIT) - 1) * factor_permille;
+}
+
+static int on_deadline(sd_event_source *source, uint64_t usec, void *userdata) {
+        CoapGlueSession *s = userdata;
+
+        log_debug("No response within %.1f s: the CoAP request is abandoned.",
+                  (double) exchange_deadline_usec(s->ack_timeout_ms) / 1e6);
+        /* The callback may free s (and this source, which sd-event allows during its dispatch). */
+        session_complete(s, NULL, NULL, -ETIMEDOUT);
+        return 0;
+}
+
+static int deadline_arm(CoapGlueSession *s) {
+        uint64_t usec = exchange_deadline_usec(s->ack_timeout_ms);
+        int r;
+
+        if (!s->deadline_source) {
+                r = sd_event_add_time_relative(s->glue->event, &s->deadline_source, CLOCK_MONOTONIC, usec, 0,
+                                               on_deadline, s);
+                if (r < 0)
+                        return r;
+                (void) sd_event_source_set_description(s->deadline_source, "coap-deadline");
+                return 0;
+        }
+        r = sd_event_source_set_time_relative(s->deadline_source, usec);
+        if (r < 0)
+                return r;
+        return sd_event_source_set_enabled(s->deadline_source, SD_EVENT_ONESHOT);
+}
+
+/* A request made during a DTLS handshake waits for it, under a deadline armed by coap_glue_send() (a handshake
+ * that hangs ends there); it leaves when the handshake completes, and its own deadline counts from then, so that
+ * a slow handshake on a lossy link does not eat into the exchange's retransmissions. */
+static int on_event(coap_session_t *session, const coap_event_t event) {
+        CoapGlueSession *s = coap_session_get_app_data(session);
+
+        if (s && s->cb && event == COAP_EVENT_DTLS_CONNECTED && deadline_arm(s) < 0)
+                log_debug("Cannot re-arm the CoAP request's deadline; the one from before the handshake stays.");
+        return 0;
 }
 
 static coap_response_t on_response(coap_session_t *session, const coap_pdu_t *sent, const coap_pdu_t *received,
@@ -221,6 +282,7 @@ int coap_glue_new(sd_event *event, unsigned ack_timeout_ms, CoapGlue **ret) {
                 return -ENOMEM;
         coap_register_response_handler(g->ctx, on_response);
         coap_register_nack_handler(g->ctx, on_nack);
+        coap_register_event_handler(g->ctx, on_event);
 
         fd = coap_context_get_coap_fd(g->ctx);
         if (fd < 0)
@@ -259,78 +321,6 @@ CoapGlue *coap_glue_free(CoapGlue *g) {
         return NULL;
 }
 
-/* Splits "host", "host:port" or "[v6]:port". */
-static int endpoint_split(const char *endpoint, uint16_t default_port, char **ret_host, char **ret_port) {
-        const char *colon, *host_end;
-        char *host, *port;
-        size_t host_len;
-
-        if (endpoint[0] == '[') {
-                host_end = strchr(endpoint, ']');
-                if (!host_end || (host_end[1] != 0 && host_end[1] != ':'))
-                        return -EINVAL;
-                host_len = (size_t) (host_end - endpoint - 1);
-                endpoint++;
-                colon = host_end[1] == ':' ? host_end + 1 : NULL;
-        } else {
-                colon = strrchr(endpoint, ':');
-                if (colon && strchr(endpoint, ':') != colon)
-                        return -EINVAL; /* a bare IPv6 address needs brackets */
-                host_len = colon ? (size_t) (colon - endpoint) : strlen(endpoint);
-        }
-        if (host_len == 0 || (colon && colon[1] == 0))
-                return -EINVAL;
-
-        host = strndup(endpoint, host_len);
-        if (colon)
-                port = strdup(colon + 1);
-        else if (asprintf(&port, "%u", default_port) < 0)
-                port = NULL;
-        if (!host || !port) {
-                free(host);
-                free(port);
-                return -ENOMEM;
-        }
-        *ret_host = host;
-        *ret_port = port;
-        return 0;
-}
-
-static int endpoint_resolve(const char *endpoint, uint16_t default_port, coap_address_t *ret, char **ret_host) {
-        _cleanup_free_ char *host = NULL, *port = NULL;
-        struct addrinfo hints = {
-                .ai_socktype = SOCK_DGRAM,
-                .ai_flags = AI_NUMERICSERV | AI_NUMERICHOST,
-        };
-        struct addrinfo *res = NULL;
-        int r;
-
-        r = endpoint_split(endpoint, default_port, &host, &port);
-        if (r < 0)
-                return r;
-        r = getaddrinfo(host, port, &hints, &res);
-        if (r == EAI_NONAME) {
-                hints.ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG;
-                r = getaddrinfo(host, port, &hints, &res);
-        }
-        if (r != 0) {
-                log_debug("Cannot resolve '%s': %s", endpoint, gai_strerror(r));
-                return r == EAI_SERVICE ? -EINVAL : -EHOSTUNREACH;
-        }
-        coap_address_init(ret);
-        memcpy(&ret->addr, res->ai_addr, MIN((size_t) res->ai_addrlen, sizeof(ret->addr)));
-        ret->size = res->ai_addrlen;
-        freeaddrinfo(res);
-        *ret_host = TAKE_PTR(host);
-        return 0;
-}
-
-static bool is_ip_literal(const char *host) {
-        unsigned char buf[sizeof(struct in6_addr)];
-
-        return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
-}
-
 /* Certificate mode: libcoap has checked the chain against the CA file; the name is ours to check. An IP
  * literal must match an IP address SAN, a name a DNS SAN (or the CN without SANs), as for HTTPS. */
 static int on_server_cert(const char *cn, const uint8_t *der, size_t der_len, coap_session_t *session,
@@ -364,7 +354,7 @@ static coap_session_t *new_pki_session(CoapGlueSession *s, const coap_address_t 
                 .cert_chain_verify_depth = 3,
                 .validate_cn_call_back = on_server_cert,
                 /* SNI carries names only (RFC 6066 3). */
-                .client_sni = is_ip_literal(s->hostname) ? NULL : s->hostname,
+                .client_sni = coap_endpoint_is_ip_literal(s->hostname) ? NULL : s->hostname,
                 .pki_key = {
                         .key_type = COAP_PKI_KEY_PEM,
                         .key.pem.ca_file = ca_file,
@@ -394,7 +384,7 @@ static int session_new(CoapGlue *g, const char *endpoint, uint16_t default_port,
         coap_address_t dst;
         int r;
 
-        r = endpoint_resolve(endpoint, default_port, &dst, &host);
+        r = coap_endpoint_resolve(endpoint, default_port, &dst, &host);
         if (r < 0)
                 return r;
         if (dtls && !coap_dtls_is_supported())
@@ -423,9 +413,10 @@ static int session_new(CoapGlue *g, const char *endpoint, uint16_t default_port,
         }
         coap_session_set_app_data(s->session, s);
         coap_session_set_mtu(s->session, COAP_GLUE_MTU);
+        s->ack_timeout_ms = g->ack_timeout_ms;
         coap_session_set_ack_timeout(s->session, (coap_fixed_point_t) {
-                                                         .integer_part = (uint16_t) (g->ack_timeout_ms / 1000),
-                                                         .fractional_part = (uint16_t) (g->ack_timeout_ms % 1000),
+                                                         .integer_part = (uint16_t) (s->ack_timeout_ms / 1000),
+                                                         .fractional_part = (uint16_t) (s->ack_timeout_ms % 1000),
                                                  });
         if (s->security == COAP_GLUE_PSK)
                 watch_handshake(s);
@@ -460,6 +451,7 @@ CoapGlueSession *coap_glue_session_free(CoapGlueSession *s) {
                 g->released[g->n_released++] = s->session;
                 (void) sd_event_source_set_enabled(g->release_source, SD_EVENT_ONESHOT);
         }
+        sd_event_source_disable_unref(s->deadline_source);
         free(s->hostname);
         free(s);
         return NULL;
@@ -493,6 +485,7 @@ size_t coap_glue_pdu_size(const coap_pdu_t *pdu) {
 int coap_glue_send(CoapGlueSession *s, coap_pdu_t *pdu, coap_glue_reply_t cb, void *userdata) {
         coap_bin_const_t tok = coap_pdu_get_token(pdu);
         size_t size = coap_glue_pdu_size(pdu);
+        int r;
 
         if (tok.length > sizeof(s->token)) {
                 coap_delete_pdu(pdu);
@@ -500,10 +493,16 @@ int coap_glue_send(CoapGlueSession *s, coap_pdu_t *pdu, coap_glue_reply_t cb, vo
         }
         memcpy(s->token, tok.s, tok.length);
         s->token_len = tok.length;
+        r = deadline_arm(s);
+        if (r < 0) {
+                coap_delete_pdu(pdu);
+                return r;
+        }
         s->cb = cb;
         s->userdata = userdata;
         if (coap_send(s->session, pdu) == COAP_INVALID_MID) {
                 s->cb = NULL;
+                (void) sd_event_source_set_enabled(s->deadline_source, SD_EVENT_OFF);
                 return -EIO;
         }
         coap_glue_rearm(s->glue);

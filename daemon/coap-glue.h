@@ -11,8 +11,8 @@
 typedef struct CoapGlue CoapGlue;
 typedef struct CoapGlueSession CoapGlueSession;
 
-/* reply is NULL when error < 0: -ETIMEDOUT (no answer after RFC 7252 retransmissions), -ECONNREFUSED (ICMP or
- * RST), -EACCES (PSK handshake refused: identity or key wrong), -EKEYREJECTED (the server's certificate failed
+/* reply is NULL when error < 0: -ETIMEDOUT (no answer after RFC 7252 retransmissions, or no response by the
+ * exchange deadline, see coap_glue_send()), -ECONNREFUSED (ICMP or RST), -EACCES (PSK handshake refused: identity or key wrong), -EKEYREJECTED (the server's certificate failed
  * verification), -EPROTO (another DTLS failure), -ECONNRESET (session lost). */
 typedef void (*coap_glue_reply_t)(void *userdata, const coap_pdu_t *reply, int error);
 
@@ -49,7 +49,12 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(CoapGlueSession *, coap_glue_session_free);
 coap_mid_t coap_glue_session_new_mid(CoapGlueSession *s);
 void coap_glue_session_new_token(CoapGlueSession *s, uint8_t token[static 4]);
 
-/* Sends pdu (ownership taken, also on failure). Returns the datagram size or a negative errno. */
+/* Sends pdu (ownership taken, also on failure). Returns the datagram size or a negative errno. cb is called
+ * once, unless the session is freed first: with the response whose token matches, or with a failure. The
+ * exchange has a deadline of RFC 7252's MAX_TRANSMIT_WAIT from now (46.5 s at an ACK_TIMEOUT of 1 s; a
+ * request waiting for a DTLS handshake gets that long for the handshake, then again from when it leaves), after
+ * which it fails with -ETIMEDOUT, also when an empty ACK promised a separate response that never came or an
+ * ACK with the request's message id carried another token; a response that comes later is ignored. */
 int coap_glue_send(CoapGlueSession *s, coap_pdu_t *pdu, coap_glue_reply_t cb, void *userdata);
 
 /* Encoded size of a PDU as it travels in a datagram. */

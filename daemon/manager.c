@@ -81,7 +81,7 @@ static void on_outbox_failed(void *userdata, int error) {
         released = error == -ENOSPC && m->reserve && reserve_release(m->reserve) > 0;
         for (size_t i = 0; i < m->n_devices; i++) {
                 if (released)
-                        transport_flush(m->devices[i]->transport);
+                        transport_resume(m->devices[i]->transport);
                 else
                         transport_storage_failed(m->devices[i]->transport, error);
         }

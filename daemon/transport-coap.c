@@ -19,6 +19,9 @@ void transport_coap_reset(TransportCoap *c) {
 void transport_coap_disconnect(Transport *t) {
         TransportCoap *c = (TransportCoap *) t;
 
+        /* An abandoned request went out all the same. */
+        if (t->busy && c->session)
+                transport_count_bytes(t, c->sent_size, 0);
         c->session = coap_glue_session_free(c->session);
 }
 

@@ -125,6 +125,12 @@ static int transport_next(Transport *t, OutboxEntry **ret) {
         return 0;
 }
 
+/* A failed attempt that will be made again (a request without an answer counts, as does one abandoned). */
+static void transport_count_retry(Transport *t) {
+        t->device->counters.retries++;
+        device_property_changed(t->device, DEVICE_PROP_COUNTERS);
+}
+
 static void transport_start_auth(Transport *t) {
         t->busy = true;
         device_set_state(t->device, DEVICE_AUTHENTICATING);
@@ -198,6 +204,7 @@ void transport_auth_done(Transport *t, TransportResult result, const char *error
                 transport_kick(t);
                 return;
         case TRANSPORT_DENIED:
+                transport_count_retry(t);
                 t->vtable->reset(t);
                 transport_token_forget(t);
                 device_set_state(d, DEVICE_ERROR);
@@ -206,6 +213,7 @@ void transport_auth_done(Transport *t, TransportResult result, const char *error
         case TRANSPORT_REAUTH:
         case TRANSPORT_RETRY:
         case TRANSPORT_REJECTED:
+                transport_count_retry(t);
                 transport_backoff(t, error ?: "authentication failed");
                 return;
         }
@@ -247,8 +255,7 @@ void transport_send_done(Transport *t, TransportResult result, const char *cloud
         case TRANSPORT_REAUTH:
         case TRANSPORT_DENIED:
                 t->authenticated = false;
-                d->counters.retries++;
-                device_property_changed(d, DEVICE_PROP_COUNTERS);
+                transport_count_retry(t);
                 if (t->reauth_id == e->id && t->reauth_attempts >= REAUTH_MAX) {
                         t->reauth_attempts = 0;
                         transport_backoff(t, error ?: "the cloud keeps rejecting fresh tokens");
@@ -262,8 +269,7 @@ void transport_send_done(Transport *t, TransportResult result, const char *cloud
                 transport_kick(t);
                 return;
         case TRANSPORT_RETRY:
-                d->counters.retries++;
-                device_property_changed(d, DEVICE_PROP_COUNTERS);
+                transport_count_retry(t);
                 transport_backoff(t, error ?: "sending failed");
                 return;
         case TRANSPORT_REJECTED:
@@ -303,28 +309,43 @@ void transport_storage_failed(Transport *t, int error) {
         transport_backoff(t, msg);
 }
 
-void transport_flush(Transport *t) {
+void transport_resume(Transport *t) {
         t->backoff_timer = sd_event_source_unref(t->backoff_timer);
         transport_kick(t);
 }
 
+/* Drops the session and the request on it, whose completion is then never reported (busy is cleared before any
+ * could come, and the implementation's disconnect cancels it); the message stays queued and is sent again.
+ * Returns whether a request was outstanding. */
+static bool transport_abandon(Transport *t) {
+        bool outstanding = t->busy;
+
+        if (!t->vtable->disconnect)
+                return false;
+        t->vtable->disconnect(t);
+        t->busy = false;
+        t->inflight = outbox_entry_free(t->inflight);
+        return outstanding;
+}
+
+void transport_flush(Transport *t) {
+        /* The administrator does not wait for an answer that may never come (an exchange's own deadline is
+         * RFC 7252's MAX_TRANSMIT_WAIT, up to minutes): the request is made again at once, as a retry. */
+        if (transport_abandon(t)) {
+                log_device_info(device_name(t->device), "Abandoned the outstanding request; sending again.");
+                transport_count_retry(t);
+        }
+        transport_resume(t);
+}
+
 void transport_reauthenticate(Transport *t) {
-        /* Applied when nothing is outstanding, so a reply in flight is never orphaned. */
+        /* transport_flush() abandons what is outstanding, so the token is dropped with no reply in flight. */
         t->reauth_requested = true;
         transport_flush(t);
 }
 
 bool transport_reachable(const Transport *t) {
         return t->device->manager->online || t->device->loopback_endpoint;
-}
-
-/* Drops the session and the request on it; the message stays queued and is sent again later. */
-static void transport_abandon(Transport *t) {
-        if (!t->vtable->disconnect)
-                return;
-        t->vtable->disconnect(t);
-        t->busy = false;
-        t->inflight = outbox_entry_free(t->inflight);
 }
 
 void transport_network_changed(Transport *t, bool reconnect) {
@@ -344,7 +365,7 @@ void transport_network_changed(Transport *t, bool reconnect) {
                 transport_abandon(t);
         }
         t->backoff_step = 0;
-        transport_flush(t);
+        transport_resume(t);
 }
 
 int transport_fail_queued(Transport *t, const char *reason, uint64_t *ret_count) {

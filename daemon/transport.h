@@ -70,7 +70,10 @@ void transport_kick(Transport *t);
 void transport_auth_done(Transport *t, TransportResult result, const char *error);
 void transport_send_done(Transport *t, TransportResult result, const char *cloud_message_id, const char *error);
 
-/* Administrative operations: apply new backoff settings; skip the backoff wait; authenticate afresh. */
+/* Skips the backoff wait and looks for work; what is outstanding goes on. */
+void transport_resume(Transport *t);
+/* Administrative operations: apply new backoff settings; abandon what is outstanding (counted as a retry) and
+ * send at once; drop the token and authenticate afresh, the same way. */
 void transport_configure(Transport *t, const Config *c);
 void transport_flush(Transport *t);
 /* The outbox could not record a delivery or failure: back off instead of re-sending at once. */

@@ -103,7 +103,7 @@ static void do_auth(Fixture *f, uint8_t key[static AES_KEY_SIZE], uint32_t *ret_
 
         assert_int_equal(sim_coap_aes_mode.auth(&f->server, &req, &reply), 0);
         assert_int_equal(reply.code, 205);
-        assert_false(reply.separate);
+        assert_int_equal(reply.form, SIM_REPLY_PIGGYBACKED);
         assert_int_equal(reply.n_options, 1);
         assert_int_equal(reply.options[0].number, 12);
         assert_int_equal(reply.options[0].value[0], 50);

@@ -26,6 +26,8 @@ static void test_config_defaults(void **state) {
         assert_int_equal(c.coap_port, 5682);
         assert_int_equal(c.token_ttl_usec, UINT64_C(604800) * 1000000);
         assert_false(c.strict_seq);
+        assert_int_equal(c.fault_rate, 0);
+        assert_int_equal(c.fault_mode, SIM_FAULT_SERVER_ERROR);
         assert_int_equal(c.log_level, LOG_INFO);
 }
 
@@ -58,6 +60,7 @@ static void test_config_bad(void **state) {
         assert_int_equal(PARSE(&c, "--devices=d", "--token-ttl=1.5"), -EINVAL);
         assert_int_equal(PARSE(&c, "--devices=d", "--listen=localhost"), -EINVAL);
         assert_int_equal(PARSE(&c, "--devices=d", "--log-level=chatty"), -EINVAL);
+        assert_int_equal(PARSE(&c, "--devices=d", "--fault-mode=slow"), -EINVAL);
         assert_int_equal(PARSE(&c, "--devices=d", "--frobnicate"), -EINVAL);
         assert_int_equal(PARSE(&c, "--devices=d", "extra"), -EINVAL);
         assert_int_equal(PARSE(&c, "--devices"), -EINVAL);

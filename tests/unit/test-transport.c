@@ -28,7 +28,7 @@
 
 typedef struct FakeTransport {
         Transport meta;
-        unsigned n_auth, n_send, n_reset;
+        unsigned n_auth, n_send, n_reset, n_disconnect;
         uint64_t sent[MAX_CALLS];  /* ids in the order send() saw them */
         int auth_error;            /* returned by authenticate() */
         int send_error;            /* returned by send() */
@@ -65,6 +65,10 @@ static void fake_reset(Transport *t) {
         ((FakeTransport *) t)->n_reset++;
 }
 
+static void fake_disconnect(Transport *t) {
+        ((FakeTransport *) t)->n_disconnect++;
+}
+
 static size_t fake_max_payload(const Identity *id, const char *topic) {
         return 1024;
 }
@@ -74,6 +78,7 @@ static const TransportVTable fake_vtable = {
         .authenticate = fake_authenticate,
         .send = fake_send,
         .reset = fake_reset,
+        .disconnect = fake_disconnect,
         .max_payload = fake_max_payload,
 };
 
@@ -651,6 +656,7 @@ static void test_start_failures(void **state) {
         assert_string_equal(state_of(f), "backoff");
         assert_string_equal(f->d->last_error, "cannot start authentication");
         assert_false(f->fake->meta.busy);
+        assert_int_equal(f->d->counters.retries, 1); /* a failed authentication is a retry too */
 
         f->fake->auth_error = 0;
         f->fake->send_error = -EIO;
@@ -659,7 +665,7 @@ static void test_start_failures(void **state) {
         assert_int_equal(f->fake->n_send, 1);
         assert_string_equal(state_of(f), "backoff");
         assert_string_equal(f->d->last_error, "cannot send the message");
-        assert_int_equal(f->d->counters.retries, 1);
+        assert_int_equal(f->d->counters.retries, 2);
         assert_null(f->fake->meta.inflight);
         assert_false(f->fake->meta.busy);
 
@@ -667,6 +673,77 @@ static void test_start_failures(void **state) {
         fire_backoff(f, 2, 2);
         send_done(f, TRANSPORT_OK, "c", NULL);
         assert_int_equal(outbox_count(f->m->outbox), 0);
+}
+
+/* Flush while a send is outstanding (a reply that will never come): abandoned at once, counted as a retry, sent
+ * again without waiting; the abandoned attempt's late completion is not reported. */
+static void test_flush_abandons_outstanding(void **state) {
+        Fixture *f = *state;
+        uint64_t a;
+
+        a = queue(f, "a");
+        run_quiet(f);
+        auth_done(f, TRANSPORT_OK, NULL);
+        assert_int_equal(f->fake->n_send, 1);
+        assert_string_equal(state_of(f), "sending");
+
+        transport_flush(&f->fake->meta);
+        run_quiet(f);
+        assert_int_equal(f->fake->n_disconnect, 1);
+        assert_int_equal(f->d->counters.retries, 1);
+        assert_int_equal(f->fake->n_send, 2);
+        assert_int_equal(f->fake->sent[1], a);
+        assert_int_equal(f->fake->n_auth, 1); /* the token is kept */
+        assert_string_equal(state_of(f), "sending");
+        assert_null(f->fake->meta.backoff_timer);
+
+        send_done(f, TRANSPORT_OK, "c", NULL);
+        assert_int_equal(outbox_count(f->m->outbox), 0);
+        assert_int_equal(f->d->counters.messages_sent, 1);
+
+        /* Idle: nothing to abandon, nothing counted. */
+        transport_flush(&f->fake->meta);
+        run_quiet(f);
+        assert_int_equal(f->fake->n_disconnect, 2);
+        assert_int_equal(f->d->counters.retries, 1);
+        assert_string_equal(state_of(f), "idle");
+}
+
+/* Reauthenticate while a send or an authentication is outstanding: abandoned, the token dropped, a fresh
+ * authentication at once, then the same message. */
+static void test_reauthenticate_abandons_outstanding(void **state) {
+        Fixture *f = *state;
+        uint64_t a;
+
+        a = queue(f, "a");
+        run_quiet(f);
+        auth_done(f, TRANSPORT_OK, NULL);
+        assert_int_equal(f->fake->n_send, 1);
+
+        transport_reauthenticate(&f->fake->meta);
+        run_quiet(f);
+        assert_int_equal(f->fake->n_disconnect, 1);
+        assert_int_equal(f->fake->n_reset, 1);
+        assert_int_equal(f->fake->n_auth, 2);
+        assert_int_equal(f->d->counters.retries, 1);
+        assert_string_equal(state_of(f), "authenticating");
+        assert_false(f->fake->meta.authenticated);
+
+        /* An authentication that hangs is abandoned the same way. */
+        transport_reauthenticate(&f->fake->meta);
+        run_quiet(f);
+        assert_int_equal(f->fake->n_disconnect, 2);
+        assert_int_equal(f->fake->n_reset, 2);
+        assert_int_equal(f->fake->n_auth, 3);
+        assert_int_equal(f->d->counters.retries, 2);
+
+        auth_done(f, TRANSPORT_OK, NULL);
+        assert_int_equal(f->d->counters.reauthentications, 1);
+        assert_int_equal(f->fake->n_send, 2);
+        assert_int_equal(f->fake->sent[1], a);
+        send_done(f, TRANSPORT_OK, "c", NULL);
+        assert_int_equal(outbox_count(f->m->outbox), 0);
+        assert_string_equal(state_of(f), "idle");
 }
 
 static void test_offline(void **state) {
@@ -714,6 +791,8 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_auth_denied, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_auth_retry, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_start_failures, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_flush_abandons_outstanding, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_reauthenticate_abandons_outstanding, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_offline, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_max_payload, setup, teardown),
         };

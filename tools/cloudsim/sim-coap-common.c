@@ -87,7 +87,7 @@ int sim_coap_common_auth_reply(SimReply *reply, char *json, bool separate) {
         int r;
 
         reply->code = 205;
-        reply->separate = separate;
+        reply->form = separate ? SIM_REPLY_SEPARATE : SIM_REPLY_PIGGYBACKED;
         r = sim_reply_add_uint_option(reply, COAP_OPTION_CONTENT_FORMAT, COAP_MSG_CF_JSON);
         if (r >= 0)
                 r = sim_reply_set_payload(reply, json, strlen(json));

@@ -14,6 +14,7 @@
 #include "macro.h"
 #include "sim-coap-aes.h"
 #include "sim-coap-dtls.h"
+#include "sim-coap-fault.h"
 #include "sim-coap-pdu.h"
 #include "sim-coap.h"
 #include "sim-dedup.h"
@@ -64,8 +65,9 @@ static int process(SimCoap *c, const coap_session_t *session, const coap_pdu_t *
                 return -EPROTONOSUPPORT;
         if (kind != REQUEST_OTHER_METHOD &&
             sim_fault_inject(&c->server->fault, kind == REQUEST_AUTH ? SIM_FAULT_AUTH : SIM_FAULT_PUBLISH)) {
-                log_debug("Answering a request from %s with an injected 5.00.", peer);
-                reply->code = 500;
+                log_debug("Answering a request from %s with an injected fault (%s).", peer,
+                          sim_fault_mode_to_string(c->server->fault.mode));
+                sim_coap_fault_reply(c->server->fault.mode, coap_pdu_get_type(request) == COAP_MESSAGE_CON, reply);
                 return 0;
         }
         r = sim_coap_request_from_pdu(request, peer, &req);
@@ -88,7 +90,23 @@ static int process(SimCoap *c, const coap_session_t *session, const coap_pdu_t *
         return r;
 }
 
-static void respond(const SimReply *reply, coap_pdu_t *response) {
+/* Fills response (or leaves it empty, for an empty ACK) as reply's form says. A repeated request whose reply
+ * was separate gets it piggybacked; the fault forms come out the same each time. */
+static void respond(coap_session_t *session, const coap_pdu_t *request, const SimReply *reply,
+                    coap_pdu_t *response) {
+        switch (reply->form) {
+        case SIM_REPLY_EMPTY_ACK:
+                return; /* libcoap acknowledges a CON whose response is left empty with an empty ACK */
+        case SIM_REPLY_WRONG_TOKEN:
+                if (sim_coap_fault_send_wrong_token(session, request, reply) < 0)
+                        log_debug("Cannot send the wrong-token ACK.");
+                return;
+        case SIM_REPLY_PIGGYBACKED:
+        case SIM_REPLY_SEPARATE:
+        case _SIM_REPLY_FORM_MAX:
+        case _SIM_REPLY_FORM_INVALID:
+                break;
+        }
         if (sim_coap_reply_to_pdu(reply, response) < 0) {
                 log_oom();
                 coap_pdu_set_code(response, COAP_RESPONSE_CODE(500));
@@ -128,7 +146,7 @@ static void send_separate(SimCoap *c, coap_session_t *session, coap_async_t *asy
         if (make_key(session, mid, request, &key) >= 0)
                 cached = sim_dedup_find(c->dedup, &key, sim_now(CLOCK_MONOTONIC));
         if (cached)
-                respond(cached, response);
+                respond(session, request, cached, response);
         else
                 coap_pdu_set_code(response, COAP_RESPONSE_CODE(500));
 }
@@ -157,7 +175,7 @@ static void handle(coap_session_t *session, const coap_pdu_t *request, coap_pdu_
                 if (cached) {
                         log_debug("Repeated request (MID %d) from %s, answered from the cache.",
                                   coap_pdu_get_mid(request), peer);
-                        respond(cached, response);
+                        respond(session, request, cached, response);
                         return;
                 }
         }
@@ -171,8 +189,9 @@ static void handle(coap_session_t *session, const coap_pdu_t *request, coap_pdu_
         if (keyed && sim_dedup_add(c->dedup, &key, &reply, now) < 0)
                 log_oom();
 
-        if (!(reply.separate && coap_pdu_get_type(request) == COAP_MESSAGE_CON && defer(session, request)))
-                respond(&reply, response);
+        if (!(reply.form == SIM_REPLY_SEPARATE && coap_pdu_get_type(request) == COAP_MESSAGE_CON &&
+              defer(session, request)))
+                respond(session, request, &reply, response);
         sim_reply_done(&reply);
 }
 

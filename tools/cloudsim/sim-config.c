@@ -26,6 +26,7 @@ enum {
         ARG_FAULT_RATE,
         ARG_FAULT_SEED,
         ARG_FAULT_AUTH,
+        ARG_FAULT_MODE,
         ARG_LOG_LEVEL,
         ARG_HELP,
         ARG_VERSION,
@@ -55,8 +56,13 @@ static void help(const char *argv0) {
                "  --token-ttl=SECONDS   Token lifetime; an expired token gets 4.01 (HTTPS: code 20001)\n"
                "                        (default: %u, 7 days; 0 expires tokens at once)\n"
                "  --strict-seq          Require seq > seqOffset (default: seq >= seqOffset, as the SDK sends)\n"
-               "  --fault-rate=PERCENT  Answer that share of publish requests with 5.00 (HTTPS: code 40000)\n"
+               "  --fault-rate=PERCENT  Give that share of publish requests the fault of --fault-mode\n"
                "                        instead of accepting them (default: 0)\n"
+               "  --fault-mode=MODE     server-error: answer 5.00 (HTTPS: code 40000) (default);\n"
+               "                        empty-ack: CoAP gets an empty ACK and never a response;\n"
+               "                        wrong-token: CoAP gets a 2.05 ACK with the request's message\n"
+               "                        id but another token, and the message is not recorded.\n"
+               "                        HTTPS requests get no fault in the two CoAP modes\n"
                "  --fault-seed=N        Seed of the fault decisions (default: 1)\n"
                "  --fault-auth          Apply --fault-rate to /auth requests as well\n"
                "  --log-level=LEVEL     debug, info, notice, warning, err (default: info)\n"
@@ -147,6 +153,12 @@ static int parse_one(int c, const char *arg, SimConfig *cfg) {
         case ARG_FAULT_AUTH:
                 cfg->fault_auth = true;
                 return 0;
+        case ARG_FAULT_MODE:
+                cfg->fault_mode = sim_fault_mode_from_string(arg);
+                if (cfg->fault_mode < 0)
+                        return log_error_errno(EINVAL, "--fault-mode=%s is not server-error, empty-ack or wrong-token.",
+                                               arg);
+                return 0;
         case ARG_LOG_LEVEL:
                 cfg->log_level = log_level_from_string(arg);
                 if (cfg->log_level < 0)
@@ -171,6 +183,7 @@ int sim_config_parse(int argc, char *argv[], SimConfig *ret) {
                 { "fault-rate", required_argument, NULL, ARG_FAULT_RATE },
                 { "fault-seed", required_argument, NULL, ARG_FAULT_SEED },
                 { "fault-auth", no_argument, NULL, ARG_FAULT_AUTH },
+                { "fault-mode", required_argument, NULL, ARG_FAULT_MODE },
                 { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
                 { "help", no_argument, NULL, ARG_HELP },
                 { "version", no_argument, NULL, ARG_VERSION },
@@ -211,6 +224,11 @@ int sim_config_parse(int argc, char *argv[], SimConfig *ret) {
                 return log_error_errno(EINVAL, "--cert=FILE and --key=FILE go together. See --help.");
         if (cfg.https && (!cfg.cert_path || !cfg.key_path))
                 return log_error_errno(EINVAL, "--https-port needs --cert=FILE and --key=FILE. See --help.");
+        /* Not refused: the CoAP endpoint is always served beside HTTPS, so one emulator can stall a CoAP device
+         * while an HTTPS device goes on. Said, so that nobody takes an unfaulted HTTPS run for a faulted one. */
+        if (cfg.https && cfg.fault_rate > 0 && !sim_fault_mode_applies_to_https(cfg.fault_mode))
+                log_notice("--fault-mode=%s applies to CoAP only; HTTPS requests get no fault.",
+                           sim_fault_mode_to_string(cfg.fault_mode));
 
         *ret = cfg;
         return 0;

@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "sim-fault.h"
+
 #define SIM_DEFAULT_LISTEN "127.0.0.1"
 #define SIM_DEFAULT_COAP_PORT 5682
 #define SIM_DEFAULT_TOKEN_TTL_SEC 604800        /* 7 days (PROTOCOL.md E.19) */
@@ -22,7 +24,8 @@ typedef struct SimConfig {
         const char *key_path;           /* PEM private key of cert_path */
         uint64_t token_ttl_usec;
         bool strict_seq;
-        unsigned fault_rate;            /* percent of requests answered 5.00 / 40000 */
+        SimFaultMode fault_mode;        /* what a faulted request gets */
+        unsigned fault_rate;            /* percent of requests that get the fault */
         uint64_t fault_seed;
         bool fault_auth;                /* /auth requests may get the fault too */
         int log_level;

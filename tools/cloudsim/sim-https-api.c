@@ -171,7 +171,8 @@ static int https_publish(SimServer *s, const SimHttpsRequest *req, char **ret_js
 int sim_https_handle(SimServer *s, const SimHttpsRequest *req, char **ret_json) {
         bool auth = streq(req->path, "/auth");
 
-        if ((auth || startswith(req->path, "/topic/")) &&
+        /* The CoAP-only fault modes do not even draw a decision here (see sim-fault.h). */
+        if ((auth || startswith(req->path, "/topic/")) && sim_fault_mode_applies_to_https(s->fault.mode) &&
             sim_fault_inject(&s->fault, auth ? SIM_FAULT_AUTH : SIM_FAULT_PUBLISH)) {
                 log_debug("Answering a request from %s with an injected code %d.", req->peer, SIM_HTTPS_TOO_MANY);
                 return sim_https_error_reply(SIM_HTTPS_TOO_MANY, ret_json);

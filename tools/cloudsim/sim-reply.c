@@ -66,7 +66,7 @@ int sim_reply_copy(const SimReply *src, SimReply *ret) {
 }
 
 bool sim_reply_equal(const SimReply *a, const SimReply *b) {
-        if (a->code != b->code || a->separate != b->separate || a->n_options != b->n_options ||
+        if (a->code != b->code || a->form != b->form || a->n_options != b->n_options ||
             a->payload_len != b->payload_len)
                 return false;
         for (size_t i = 0; i < a->n_options; i++) {

@@ -16,9 +16,19 @@ typedef struct SimReplyOption {
         uint8_t value[SIM_REPLY_OPTION_VALUE_MAX];
 } SimReplyOption;
 
+/* How a reply to a CON travels. */
+typedef enum SimReplyForm {
+        SIM_REPLY_PIGGYBACKED,  /* in the ACK (ackMode 0) */
+        SIM_REPLY_SEPARATE,     /* empty ACK first, then the response on its own (ackMode 1) */
+        SIM_REPLY_EMPTY_ACK,    /* an empty ACK and never a response (--fault-mode=empty-ack) */
+        SIM_REPLY_WRONG_TOKEN,  /* in an ACK with the request's message id but another token (--fault-mode=wrong-token) */
+        _SIM_REPLY_FORM_MAX,
+        _SIM_REPLY_FORM_INVALID = -22,
+} SimReplyForm;
+
 typedef struct SimReply {
         unsigned code;          /* as written in the RFC: 205 is 2.05, 401 is 4.01 */
-        bool separate;          /* empty ACK first, then the response on its own (ackMode 1) */
+        SimReplyForm form;
         SimReplyOption options[SIM_REPLY_OPTIONS_MAX]; /* in ascending number order */
         size_t n_options;
         uint8_t *payload;

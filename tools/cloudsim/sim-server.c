@@ -21,7 +21,7 @@ int sim_server_new(const SimConfig *config, SimServer **ret) {
         if (!s)
                 return -ENOMEM;
         s->config = config;
-        sim_fault_init(&s->fault, config->fault_rate, config->fault_seed, config->fault_auth);
+        sim_fault_init(&s->fault, config->fault_mode, config->fault_rate, config->fault_seed, config->fault_auth);
 
         r = sim_devices_load(config->devices_path, &s->devices);
         if (r < 0)
