@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "coap-msg.h"
 #include "macro.h"
 #include "../../tools/cloudsim/sim-coap-fault.h"
 #include "../../tools/cloudsim/sim-config.h"
@@ -83,12 +84,14 @@ static void test_fault_modes(void **state) {
                 assert_int_equal(sim_fault_mode_from_string(sim_fault_mode_to_string(m)), m);
         assert_int_equal(sim_fault_mode_from_string("empty-ack"), SIM_FAULT_EMPTY_ACK);
         assert_int_equal(sim_fault_mode_from_string("wrong-token"), SIM_FAULT_WRONG_TOKEN);
+        assert_int_equal(sim_fault_mode_from_string("garbled-reply"), SIM_FAULT_GARBLED_REPLY);
         assert_int_equal(sim_fault_mode_from_string("Empty-ACK"), _SIM_FAULT_MODE_INVALID);
         assert_int_equal(sim_fault_mode_from_string(NULL), _SIM_FAULT_MODE_INVALID);
         assert_null(sim_fault_mode_to_string(_SIM_FAULT_MODE_INVALID));
         assert_true(sim_fault_mode_applies_to_https(SIM_FAULT_SERVER_ERROR));
         assert_false(sim_fault_mode_applies_to_https(SIM_FAULT_EMPTY_ACK));
         assert_false(sim_fault_mode_applies_to_https(SIM_FAULT_WRONG_TOKEN));
+        assert_false(sim_fault_mode_applies_to_https(SIM_FAULT_GARBLED_REPLY));
 
         /* The mode shapes the reply; the decisions stay those of the seed. */
         sim_fault_init(&f, SIM_FAULT_WRONG_TOKEN, 100, 1, false);
@@ -127,6 +130,22 @@ static void test_fault_modes(void **state) {
                 sim_config_parse((int) ELEMENTSOF(_argv) - 1, _argv, (cfg));            \
         })
 
+/* garbled-reply keeps the code and the other options, and makes 2090 and the payload unreadable. */
+static void test_fault_garble(void **state) {
+        SimReply r = { .code = 205 };
+
+        assert_int_equal(sim_reply_add_option(&r, COAP_MSG_OPTION_MESSAGE_ID, "1329043117283975168", 19), 0);
+        assert_int_equal(sim_reply_set_payload(&r, "0123456789abcdef", 16), 0);
+        sim_coap_fault_garble(&r);
+        assert_int_equal(r.code, 205);
+        assert_int_equal(r.n_options, 1);
+        assert_int_equal(r.options[0].number, COAP_MSG_OPTION_MESSAGE_ID);
+        assert_true(r.options[0].len > 0);
+        assert_true(r.options[0].value[0] < 0x21); /* not printable: no message id */
+        assert_int_equal(r.payload_len, 5);      /* not a multiple of 16: no ciphertext */
+        sim_reply_done(&r);
+}
+
 static void test_fault_options(void **state) {
         SimConfig c;
 
@@ -162,6 +181,7 @@ int main(void) {
                 cmocka_unit_test(test_fault_seeded),
                 cmocka_unit_test(test_fault_auth),
                 cmocka_unit_test(test_fault_modes),
+                cmocka_unit_test(test_fault_garble),
                 cmocka_unit_test(test_fault_options),
         };
 

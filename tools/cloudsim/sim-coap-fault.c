@@ -6,6 +6,7 @@
 #include "log.h"
 #include "macro.h"
 #include "sim-coap-fault.h"
+#include "coap-msg.h"
 #include "sim-coap-pdu.h"
 
 #define WRONG_TOKEN_MASK 0x5a
@@ -25,11 +26,34 @@ void sim_coap_fault_reply(SimFaultMode mode, bool confirmable, SimReply *reply) 
                 reply->form = SIM_REPLY_WRONG_TOKEN;
                 return;
         case SIM_FAULT_SERVER_ERROR:
+        case SIM_FAULT_GARBLED_REPLY:   /* handled, then garbled: sim_coap_fault_garble() */
         case _SIM_FAULT_MODE_MAX:
         case _SIM_FAULT_MODE_INVALID:
                 break;
         }
         reply->code = 500;
+}
+
+void sim_coap_fault_garble(SimReply *reply) {
+        /* Bytes no message id has (A.10: printable ASCII), and 5 bytes: no AES-CBC ciphertext is that long. */
+        static const uint8_t junk_id[] = { 0x00, 0x9b, 0x1f, 0xff };
+        static const uint8_t junk_payload[] = { 0x8e, 0x1f, 0xd2, 0x00, 0x41 };
+        SimReply garbled = { .code = reply->code, .form = reply->form };
+
+        for (size_t i = 0; i < reply->n_options; i++) {
+                const SimReplyOption *o = &reply->options[i];
+
+                if (o->number == COAP_MSG_OPTION_MESSAGE_ID)
+                        (void) sim_reply_add_option(&garbled, o->number, junk_id, sizeof(junk_id));
+                else
+                        (void) sim_reply_add_option(&garbled, o->number, o->value, o->len);
+        }
+        if (sim_reply_set_payload(&garbled, junk_payload, sizeof(junk_payload)) < 0) {
+                sim_reply_done(&garbled);
+                return; /* out of memory: the reply stays readable */
+        }
+        sim_reply_done(reply);
+        *reply = garbled;
 }
 
 /* libcoap 4.3.1 gives a request handler no way to change the response's token, nor to send nothing: this ACK

@@ -58,6 +58,7 @@ static void other_method_reply(const SimRequest *req, SimReply *reply) {
 static int process(SimCoap *c, const coap_session_t *session, const coap_pdu_t *request, RequestKind kind,
                    const char *peer, SimReply *reply) {
         const SimCoapMode *mode = mode_for(session);
+        bool garble = false;
         SimRequest req;
         int r;
 
@@ -67,8 +68,13 @@ static int process(SimCoap *c, const coap_session_t *session, const coap_pdu_t *
             sim_fault_inject(&c->server->fault, kind == REQUEST_AUTH ? SIM_FAULT_AUTH : SIM_FAULT_PUBLISH)) {
                 log_debug("Answering a request from %s with an injected fault (%s).", peer,
                           sim_fault_mode_to_string(c->server->fault.mode));
-                sim_coap_fault_reply(c->server->fault.mode, coap_pdu_get_type(request) == COAP_MESSAGE_CON, reply);
-                return 0;
+                /* garbled-reply: a publish is handled (and recorded) first; an /auth is left alone. */
+                garble = c->server->fault.mode == SIM_FAULT_GARBLED_REPLY;
+                if (!garble) {
+                        sim_coap_fault_reply(c->server->fault.mode, coap_pdu_get_type(request) == COAP_MESSAGE_CON,
+                                             reply);
+                        return 0;
+                }
         }
         r = sim_coap_request_from_pdu(request, peer, &req);
         if (r < 0)
@@ -80,6 +86,8 @@ static int process(SimCoap *c, const coap_session_t *session, const coap_pdu_t *
                 break;
         case REQUEST_PUBLISH:
                 r = mode->publish(c->server, &req, reply);
+                if (r >= 0 && garble && reply->code / 100 == 2)
+                        sim_coap_fault_garble(reply);
                 break;
         case REQUEST_OTHER_METHOD:
                 other_method_reply(&req, reply);

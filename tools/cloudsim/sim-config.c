@@ -61,8 +61,10 @@ static void help(const char *argv0) {
                "  --fault-mode=MODE     server-error: answer 5.00 (HTTPS: code 40000) (default);\n"
                "                        empty-ack: CoAP gets an empty ACK and never a response;\n"
                "                        wrong-token: CoAP gets a 2.05 ACK with the request's message\n"
-               "                        id but another token, and the message is not recorded.\n"
-               "                        HTTPS requests get no fault in the two CoAP modes\n"
+               "                        id but another token, and the message is not recorded;\n"
+               "                        garbled-reply: a CoAP publish is recorded, but its 2.05 has an\n"
+               "                        option 2090 that is no message id and a payload that does not\n"
+               "                        decrypt. HTTPS requests get no fault in the three CoAP modes\n"
                "  --fault-seed=N        Seed of the fault decisions (default: 1)\n"
                "  --fault-auth          Apply --fault-rate to /auth requests as well\n"
                "  --log-level=LEVEL     debug, info, notice, warning, err (default: info)\n"
@@ -156,7 +158,7 @@ static int parse_one(int c, const char *arg, SimConfig *cfg) {
         case ARG_FAULT_MODE:
                 cfg->fault_mode = sim_fault_mode_from_string(arg);
                 if (cfg->fault_mode < 0)
-                        return log_error_errno(EINVAL, "--fault-mode=%s is not server-error, empty-ack or wrong-token.",
+                        return log_error_errno(EINVAL, "--fault-mode=%s is not server-error, empty-ack, wrong-token or garbled-reply.",
                                                arg);
                 return 0;
         case ARG_LOG_LEVEL:

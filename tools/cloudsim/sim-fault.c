@@ -8,6 +8,7 @@ static const char *const mode_names[_SIM_FAULT_MODE_MAX] = {
         [SIM_FAULT_SERVER_ERROR] = "server-error",
         [SIM_FAULT_EMPTY_ACK] = "empty-ack",
         [SIM_FAULT_WRONG_TOKEN] = "wrong-token",
+        [SIM_FAULT_GARBLED_REPLY] = "garbled-reply",
 };
 
 const char *sim_fault_mode_to_string(SimFaultMode m) {
@@ -27,6 +28,7 @@ bool sim_fault_mode_applies_to_https(SimFaultMode m) {
                 return true;
         case SIM_FAULT_EMPTY_ACK:
         case SIM_FAULT_WRONG_TOKEN:
+        case SIM_FAULT_GARBLED_REPLY:
         case _SIM_FAULT_MODE_MAX:
         case _SIM_FAULT_MODE_INVALID:
                 break;

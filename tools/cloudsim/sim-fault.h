@@ -18,6 +18,9 @@ typedef enum SimFaultMode {
         SIM_FAULT_SERVER_ERROR,         /* CoAP 5.00, HTTPS code 40000 */
         SIM_FAULT_EMPTY_ACK,            /* CoAP only: an empty ACK, and no separate response ever */
         SIM_FAULT_WRONG_TOKEN,          /* CoAP only: a 2.05 ACK with the request's message id, another token */
+        SIM_FAULT_GARBLED_REPLY,        /* CoAP publishes only: handled and recorded, but the 2.05 carries an
+                                         * option 2090 that is no message id and a payload that decrypts to
+                                         * nothing */
         _SIM_FAULT_MODE_MAX,
         _SIM_FAULT_MODE_INVALID = -22,
 } SimFaultMode;
