@@ -160,7 +160,6 @@ static int read_secret_file(const ParseState *st, const char *path, bool check_m
         if (r < 0)
                 return log_error_errno(r, "%s: %s=: %s", st->path, check_mode ? "SecretFile" : "SecretCredential",
                                        reason);
-        f.secret = true;
         n = f.size;
         while (n > 0 && (f.data[n - 1] == '\n' || f.data[n - 1] == '\r'))
                 n--;
@@ -277,7 +276,6 @@ static int identity_parse(Identity *id, ParseState *st, struct stat *ret_st) {
                 return log_oom();
         if (r < 0)
                 return log_error_errno(r, "%s", reason);
-        f.secret = true; /* it may hold Secret= */
         *ret_st = f.st;
         st->id = id;
         line = ini_parse_string(f.data, on_key, st);

@@ -4,6 +4,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -169,8 +170,7 @@ static int read_bounded(int fd, const char *path, size_t max_size, SafeFile *f,
                         if (!p)
                                 return -ENOMEM;
                         memcpy(p, f->data, f->size);
-                        if (f->secret)
-                                explicit_bzero(f->data, f->size);
+                        explicit_bzero(f->data, f->size);
                         free(f->data);
                         f->data = p;
                         alloc = grown;
@@ -183,7 +183,7 @@ static int read_bounded(int fd, const char *path, size_t max_size, SafeFile *f,
 }
 
 void safe_file_done(SafeFile *f) {
-        if (f->data && f->secret)
+        if (f->data)
                 explicit_bzero(f->data, f->size);
         free(f->data);
         *f = (SafeFile) {};
@@ -192,7 +192,7 @@ void safe_file_done(SafeFile *f) {
 int safe_file_read(const char *path, SafeFileFlags flags, size_t max_size, SafeFile *ret,
                    char reason[static SAFE_FILE_REASON_MAX]) {
         _cleanup_close_ int fd = -1;
-        SafeFile f = { .secret = flags & SAFE_FILE_SECRET };
+        SafeFile f = {};
         int r;
 
         reason[0] = 0;

@@ -4,7 +4,6 @@
 #pragma once
 
 #include <limits.h>
-#include <stdbool.h>
 #include <stddef.h>
 #include <sys/stat.h>
 
@@ -28,11 +27,12 @@ typedef enum SafeFileFlags {
         SAFE_FILE_SECRET = 1 << 2,
 } SafeFileFlags;
 
+/* Every buffer is wiped when freed or grown: an identity file holds Secret=, a credential is one, and wiping a
+ * few KiB of configuration costs nothing. */
 typedef struct SafeFile {
         char *data;     /* NUL-terminated; never contains a NUL byte itself */
         size_t size;
         struct stat st; /* of the file that was read */
-        bool secret;    /* the buffer is wiped when freed */
 } SafeFile;
 
 void safe_file_done(SafeFile *f);
