@@ -26,7 +26,6 @@ struct CoapGlueSession {
         uint8_t token[8];
         size_t token_len;
         uint32_t next_token;
-        unsigned ack_timeout_ms;  /* ACK_TIMEOUT of this session */
         coap_glue_reply_t cb;
         void *userdata;
         sd_event_source *deadline_source; /* enabled only while a request is outstanding */
@@ -111,27 +110,30 @@ static void session_complete(CoapGlueSession *s, const coap_bin_const_t *tok, co
  * separate response that has not come by then never will. An ACK with our message id but another token (the
  * request is acknowledged, its response lost for good) ends the same way, as does a handshake that hangs.
  * EXCHANGE_LIFETIME (247 s) is how long a receiver must remember a message id, with a 100 s worst-case latency
- * each way: a bound for deduplication, not for how long a queue should wait behind one request. libcoap's
- * MAX_RETRANSMIT and ACK_RANDOM_FACTOR are left at their defaults, which are RFC 7252's. */
-static uint64_t exchange_deadline_usec(unsigned ack_timeout_ms) {
-        coap_fixed_point_t factor = COAP_DEFAULT_ACK_RANDOM_FACTOR;
+ * each way: a bound for deduplication, not for how long a queue should wait behind one request. The
+ * parameters are the session's own, as libcoap retransmits with them (MAX_RETRANSMIT and ACK_RANDOM_FACTOR stay
+ * at RFC 7252's defaults). */
+static uint64_t exchange_deadline_usec(const coap_session_t *session) {
+        coap_fixed_point_t ack = coap_session_get_ack_timeout(session);
+        coap_fixed_point_t factor = coap_session_get_ack_random_factor(session);
+        uint64_t ack_ms = ack.integer_part * 1000ULL + ack.fractional_part;
         uint64_t factor_permille = factor.integer_part * 1000ULL + factor.fractional_part;
 
-        return (uint64_t) ack_timeout_ms * ((2ULL << COAP_DEFAULT_MAX_RETRANSMIT) - 1) * factor_permille;
+        return ack_ms * ((2ULL << coap_session_get_max_retransmit(session)) - 1) * factor_permille;
 }
 
 static int on_deadline(sd_event_source *source, uint64_t usec, void *userdata) {
         CoapGlueSession *s = userdata;
 
         log_debug("No response within %.1f s: the CoAP request is abandoned.",
-                  (double) exchange_deadline_usec(s->ack_timeout_ms) / 1e6);
+                  (double) exchange_deadline_usec(s->session) / 1e6);
         /* The callback may free s (and this source, which sd-event allows during its dispatch). */
         session_complete(s, NULL, NULL, -ETIMEDOUT);
         return 0;
 }
 
 static int deadline_arm(CoapGlueSession *s) {
-        uint64_t usec = exchange_deadline_usec(s->ack_timeout_ms);
+        uint64_t usec = exchange_deadline_usec(s->session);
         int r;
 
         if (!s->deadline_source) {
@@ -413,10 +415,9 @@ static int session_new(CoapGlue *g, const char *endpoint, uint16_t default_port,
         }
         coap_session_set_app_data(s->session, s);
         coap_session_set_mtu(s->session, COAP_GLUE_MTU);
-        s->ack_timeout_ms = g->ack_timeout_ms;
         coap_session_set_ack_timeout(s->session, (coap_fixed_point_t) {
-                                                         .integer_part = (uint16_t) (s->ack_timeout_ms / 1000),
-                                                         .fractional_part = (uint16_t) (s->ack_timeout_ms % 1000),
+                                                         .integer_part = (uint16_t) (g->ack_timeout_ms / 1000),
+                                                         .fractional_part = (uint16_t) (g->ack_timeout_ms % 1000),
                                                  });
         if (s->security == COAP_GLUE_PSK)
                 watch_handshake(s);
