@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* iotpubd: publishes applications' messages to Alibaba Cloud IoT Platform on their behalf. */
 #include <getopt.h>
-#include <sys/prctl.h>
 #include <stdio.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 
 #include "log.h"

@@ -330,8 +330,9 @@ static bool transport_abandon(Transport *t) {
 
 void transport_flush(Transport *t) {
         /* The administrator does not wait for an answer that may never come (an exchange's own deadline is
-         * RFC 7252's MAX_TRANSMIT_WAIT, up to minutes): the request is made again at once, as a retry. */
-        if (transport_abandon(t)) {
+         * RFC 7252's MAX_TRANSMIT_WAIT, up to minutes): the request is made again at once, as a retry. With
+         * nothing outstanding the session stays: dropping it would only cost a new DTLS or TLS handshake. */
+        if (t->busy && transport_abandon(t)) {
                 log_device_info(device_name(t->device), "Abandoned the outstanding request; sending again.");
                 transport_count_retry(t);
         }
