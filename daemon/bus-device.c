@@ -176,8 +176,9 @@ void bus_device_emit_changed(Device *d) {
                 names[n++] = "Reauthentications";
                 names[n++] = "BytesOut";
                 names[n++] = "BytesIn";
-                names[n++] = "UnreadableReplies";
         }
+        if (d->changed & DEVICE_PROP_UNREADABLE_REPLIES)
+                names[n++] = "UnreadableReplies";
         names[n] = NULL;
         d->changed = 0;
         if (n > 0 && d->manager->bus)

@@ -32,7 +32,8 @@ typedef enum DeviceProperty {
         DEVICE_PROP_LAST_ERROR = 1u << 1,
         DEVICE_PROP_TOKEN_EXPIRES_AT = 1u << 2,
         DEVICE_PROP_QUEUE = 1u << 3,
-        DEVICE_PROP_COUNTERS = 1u << 4,
+        DEVICE_PROP_COUNTERS = 1u << 4,         /* the counters that move with every message */
+        DEVICE_PROP_UNREADABLE_REPLIES = 1u << 5, /* rarely moves: not carried in every counters signal */
 } DeviceProperty;
 
 typedef struct DeviceCounters {

@@ -183,7 +183,7 @@ static void coap_check_success_reply(TransportCoap *c, const coap_pdu_t *reply, 
         if (!bad_cloud_id && !bad_payload)
                 return;
         d->counters.unreadable_replies++;
-        device_property_changed(d, DEVICE_PROP_COUNTERS);
+        device_property_changed(d, DEVICE_PROP_UNREADABLE_REPLIES);
         if (c->unreadable_logged)
                 return;
         c->unreadable_logged = true;
