@@ -18,7 +18,7 @@ static MessageState live_state(Manager *m, const OutboxMessage *om) {
         if (om->state != MESSAGE_QUEUED)
                 return om->state;
         d = manager_find_device(m, om->device);
-        return d && transport_inflight_id(d->transport) == om->id ? MESSAGE_SENDING : MESSAGE_QUEUED;
+        return d && transport_is_inflight(d->transport, om->id) ? MESSAGE_SENDING : MESSAGE_QUEUED;
 }
 
 int bus_method_get_message(sd_bus_message *msg, void *userdata, sd_bus_error *error) {

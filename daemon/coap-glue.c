@@ -14,6 +14,15 @@
 /* libcoap 4.3.1 starts GnuTLS's DTLS retransmission timer at 1 s (COAP_DTLS_RETRANSMIT_MS). */
 #define DTLS_FIRST_RETRANSMIT_USEC (1000 * 1000ULL)
 
+typedef struct GlueRequest {
+        CoapGlueSession *session;
+        uint8_t token[8];
+        size_t token_len;
+        coap_glue_reply_t cb;             /* NULL: the slot is free */
+        void *userdata;
+        sd_event_source *deadline_source; /* enabled only while the request is outstanding */
+} GlueRequest;
+
 struct CoapGlueSession {
         CoapGlue *glue;
         coap_session_t *session;
@@ -23,12 +32,10 @@ struct CoapGlueSession {
         uint64_t hello_usec;      /* when our latest ClientHello was made (monotonic) */
         bool hello_lagged;        /* a server flight came later than a retransmission would have been sent */
         bool hello_done;          /* the server's whole flight up to ServerHelloDone arrived */
-        uint8_t token[8];
-        size_t token_len;
         uint32_t next_token;
-        coap_glue_reply_t cb;
-        void *userdata;
-        sd_event_source *deadline_source; /* enabled only while a request is outstanding */
+        uint64_t heard_usec;      /* when the peer was last heard from (monotonic): a response, or the handshake */
+        bool *freed;              /* set when the session is freed inside a callback */
+        GlueRequest requests[COAP_GLUE_NSTART_MAX];
 };
 
 struct CoapGlue {
@@ -86,18 +93,37 @@ static int on_release(sd_event_source *s, void *userdata) {
         return 0;
 }
 
-/* Completes the outstanding request of s, if tok (when given) is its token. Once completed (answered, failed or
- * past its deadline), a request's token matches nothing any more: a late reply is ignored. */
-static void session_complete(CoapGlueSession *s, const coap_bin_const_t *tok, const coap_pdu_t *reply, int error) {
-        coap_glue_reply_t cb = s->cb;
+static void request_complete(GlueRequest *q, const coap_pdu_t *reply, int error) {
+        coap_glue_reply_t cb = q->cb;
 
-        if (!cb)
-                return;
-        if (tok && (tok->length != s->token_len || memcmp(tok->s, s->token, s->token_len) != 0))
-                return;
-        s->cb = NULL;
-        (void) sd_event_source_set_enabled(s->deadline_source, SD_EVENT_OFF);
-        cb(s->userdata, reply, error);
+        q->cb = NULL;
+        (void) sd_event_source_set_enabled(q->deadline_source, SD_EVENT_OFF);
+        cb(q->userdata, reply, error);
+}
+
+/* Completes the outstanding request of s whose token is tok. Once completed (answered, failed or past its
+ * deadline), a request's token matches nothing any more: a late reply is ignored. */
+static void session_complete(CoapGlueSession *s, const coap_bin_const_t *tok, const coap_pdu_t *reply, int error) {
+        for (size_t i = 0; i < COAP_GLUE_NSTART_MAX; i++) {
+                GlueRequest *q = &s->requests[i];
+
+                if (q->cb && tok->length == q->token_len && memcmp(tok->s, q->token, q->token_len) == 0) {
+                        request_complete(q, reply, error);
+                        return;
+                }
+        }
+}
+
+/* A failure of the session itself: every outstanding request fails with error, until a callback frees s. */
+static void session_fail(CoapGlueSession *s, int error) {
+        bool freed = false;
+
+        s->freed = &freed;
+        for (size_t i = 0; i < COAP_GLUE_NSTART_MAX && !freed; i++)
+                if (s->requests[i].cb)
+                        request_complete(&s->requests[i], NULL, error);
+        if (!freed)
+                s->freed = NULL;
 }
 
 /* The deadline of one exchange, counted from its first transmission: RFC 7252's MAX_TRANSMIT_WAIT (4.8.2),
@@ -123,31 +149,32 @@ static uint64_t exchange_deadline_usec(const coap_session_t *session) {
 }
 
 static int on_deadline(sd_event_source *source, uint64_t usec, void *userdata) {
-        CoapGlueSession *s = userdata;
+        GlueRequest *q = userdata;
 
         log_debug("No response within %.1f s: the CoAP request is abandoned.",
-                  (double) exchange_deadline_usec(s->session) / 1e6);
-        /* The callback may free s (and this source, which sd-event allows during its dispatch). */
-        session_complete(s, NULL, NULL, -ETIMEDOUT);
+                  (double) exchange_deadline_usec(q->session->session) / 1e6);
+        /* The callback may free the session (and this source, which sd-event allows during its dispatch). */
+        request_complete(q, NULL, -ETIMEDOUT);
         return 0;
 }
 
-static int deadline_arm(CoapGlueSession *s) {
+static int deadline_arm(GlueRequest *q) {
+        CoapGlueSession *s = q->session;
         uint64_t usec = exchange_deadline_usec(s->session);
         int r;
 
-        if (!s->deadline_source) {
-                r = sd_event_add_time_relative(s->glue->event, &s->deadline_source, CLOCK_MONOTONIC, usec, 0,
-                                               on_deadline, s);
+        if (!q->deadline_source) {
+                r = sd_event_add_time_relative(s->glue->event, &q->deadline_source, CLOCK_MONOTONIC, usec, 0,
+                                               on_deadline, q);
                 if (r < 0)
                         return r;
-                (void) sd_event_source_set_description(s->deadline_source, "coap-deadline");
+                (void) sd_event_source_set_description(q->deadline_source, "coap-deadline");
                 return 0;
         }
-        r = sd_event_source_set_time_relative(s->deadline_source, usec);
+        r = sd_event_source_set_time_relative(q->deadline_source, usec);
         if (r < 0)
                 return r;
-        return sd_event_source_set_enabled(s->deadline_source, SD_EVENT_ONESHOT);
+        return sd_event_source_set_enabled(q->deadline_source, SD_EVENT_ONESHOT);
 }
 
 /* A request made during a DTLS handshake waits for it, under a deadline armed by coap_glue_send() (a handshake
@@ -156,8 +183,12 @@ static int deadline_arm(CoapGlueSession *s) {
 static int on_event(coap_session_t *session, const coap_event_t event) {
         CoapGlueSession *s = coap_session_get_app_data(session);
 
-        if (s && s->cb && event == COAP_EVENT_DTLS_CONNECTED && deadline_arm(s) < 0)
-                log_debug("Cannot re-arm the CoAP request's deadline; the one from before the handshake stays.");
+        if (!s || event != COAP_EVENT_DTLS_CONNECTED)
+                return 0;
+        s->heard_usec = now_monotonic_usec();
+        for (size_t i = 0; i < COAP_GLUE_NSTART_MAX; i++)
+                if (s->requests[i].cb && deadline_arm(&s->requests[i]) < 0)
+                        log_debug("Cannot re-arm a CoAP request's deadline; the one from before the handshake stays.");
         return 0;
 }
 
@@ -167,8 +198,10 @@ static coap_response_t on_response(coap_session_t *session, const coap_pdu_t *se
         coap_bin_const_t tok = coap_pdu_get_token(received);
 
         /* Responses are matched by token only (PROTOCOL.md A.2); anything unexpected is ignored. */
-        if (s)
+        if (s) {
+                s->heard_usec = now_monotonic_usec();
                 session_complete(s, &tok, received, 0);
+        }
         return COAP_RESPONSE_OK;
 }
 
@@ -254,7 +287,7 @@ static void on_nack(coap_session_t *session, const coap_pdu_t *sent, const coap_
                 tok = coap_pdu_get_token(sent);
                 session_complete(s, &tok, NULL, error);
         } else
-                session_complete(s, NULL, NULL, error);
+                session_fail(s, error);
 }
 
 static void on_coap_log(coap_log_t level, const char *message) {
@@ -396,6 +429,8 @@ static int session_new(CoapGlue *g, const char *endpoint, uint16_t default_port,
                 return -ENOMEM;
         s->glue = g;
         s->hostname = TAKE_PTR(host);
+        for (size_t i = 0; i < COAP_GLUE_NSTART_MAX; i++)
+                s->requests[i].session = s;
         /* The first ClientHello leaves while the session is made, before the handshake can be watched. */
         s->hello_usec = now_monotonic_usec();
         if (!dtls) {
@@ -422,6 +457,7 @@ static int session_new(CoapGlue *g, const char *endpoint, uint16_t default_port,
         if (s->security == COAP_GLUE_PSK)
                 watch_handshake(s);
         (void) coap_prng(&s->next_token, sizeof(s->next_token));
+        s->heard_usec = now_monotonic_usec();
         /* The handshake has started: let libcoap's timers run. */
         coap_glue_rearm(g);
         *ret = s;
@@ -452,7 +488,10 @@ CoapGlueSession *coap_glue_session_free(CoapGlueSession *s) {
                 g->released[g->n_released++] = s->session;
                 (void) sd_event_source_set_enabled(g->release_source, SD_EVENT_ONESHOT);
         }
-        sd_event_source_disable_unref(s->deadline_source);
+        for (size_t i = 0; i < COAP_GLUE_NSTART_MAX; i++)
+                sd_event_source_disable_unref(s->requests[i].deadline_source);
+        if (s->freed)
+                *s->freed = true;
         free(s->hostname);
         free(s);
         return NULL;
@@ -483,27 +522,39 @@ size_t coap_glue_pdu_size(const coap_pdu_t *pdu) {
         return n;
 }
 
+void coap_glue_session_set_nstart(CoapGlueSession *s, unsigned n) {
+        coap_session_set_nstart(s->session, (uint16_t) CLAMP(n, 1u, (unsigned) COAP_GLUE_NSTART_MAX));
+}
+
+uint64_t coap_glue_session_silent_usec(const CoapGlueSession *s) {
+        return now_monotonic_usec() - s->heard_usec;
+}
+
 int coap_glue_send(CoapGlueSession *s, coap_pdu_t *pdu, coap_glue_reply_t cb, void *userdata) {
         coap_bin_const_t tok = coap_pdu_get_token(pdu);
         size_t size = coap_glue_pdu_size(pdu);
+        GlueRequest *q = NULL;
         int r;
 
-        if (tok.length > sizeof(s->token)) {
+        for (size_t i = 0; i < COAP_GLUE_NSTART_MAX && !q; i++)
+                if (!s->requests[i].cb)
+                        q = &s->requests[i];
+        if (!q || tok.length > sizeof(q->token)) {
                 coap_delete_pdu(pdu);
-                return -EINVAL;
+                return q ? -EINVAL : -EBUSY;
         }
-        memcpy(s->token, tok.s, tok.length);
-        s->token_len = tok.length;
-        r = deadline_arm(s);
+        memcpy(q->token, tok.s, tok.length);
+        q->token_len = tok.length;
+        r = deadline_arm(q);
         if (r < 0) {
                 coap_delete_pdu(pdu);
                 return r;
         }
-        s->cb = cb;
-        s->userdata = userdata;
+        q->cb = cb;
+        q->userdata = userdata;
         if (coap_send(s->session, pdu) == COAP_INVALID_MID) {
-                s->cb = NULL;
-                (void) sd_event_source_set_enabled(s->deadline_source, SD_EVENT_OFF);
+                q->cb = NULL;
+                (void) sd_event_source_set_enabled(q->deadline_source, SD_EVENT_OFF);
                 return -EIO;
         }
         coap_glue_rearm(s->glue);

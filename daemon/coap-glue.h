@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* One libcoap context driven by sd-event (its epoll fd plus a timer for retransmissions), and client sessions
- * with at most one outstanding request each, whose reply or failure comes back through a callback. */
+ * with up to COAP_GLUE_NSTART_MAX outstanding requests each, whose replies or failures come back through
+ * callbacks. */
 #pragma once
 
 #include <coap3/coap.h>
 #include <systemd/sd-event.h>
 
 #include "macro.h"
+
+#define COAP_GLUE_NSTART_MAX 32
 
 typedef struct CoapGlue CoapGlue;
 typedef struct CoapGlueSession CoapGlueSession;
@@ -46,11 +49,20 @@ int coap_glue_session_new_dtls(CoapGlue *g, const char *endpoint, uint16_t defau
 CoapGlueSession *coap_glue_session_free(CoapGlueSession *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(CoapGlueSession *, coap_glue_session_free);
 
+/* RFC 7252's NSTART: how many confirmable requests may be outstanding before libcoap holds further ones back
+ * (1..COAP_GLUE_NSTART_MAX). */
+void coap_glue_session_set_nstart(CoapGlueSession *s, unsigned n);
+/* How long since the peer was last heard from: a response, or (DTLS) the end of the handshake; counted from the
+ * session's creation before either. */
+uint64_t coap_glue_session_silent_usec(const CoapGlueSession *s);
+
 coap_mid_t coap_glue_session_new_mid(CoapGlueSession *s);
 void coap_glue_session_new_token(CoapGlueSession *s, uint8_t token[static 4]);
 
-/* Sends pdu (ownership taken, also on failure). Returns the datagram size or a negative errno. cb is called
- * once, unless the session is freed first: with the response whose token matches, or with a failure. The
+/* Sends pdu (ownership taken, also on failure). Returns the datagram size or a negative errno (-EBUSY with
+ * COAP_GLUE_NSTART_MAX requests outstanding). cb is called once, unless the session is freed first: with the
+ * response whose token matches, or with a failure. A failure of the session itself (a DTLS handshake) fails
+ * every outstanding request in turn, until a callback frees the session. The
  * exchange has a deadline of RFC 7252's MAX_TRANSMIT_WAIT from now (46.5 s at an ACK_TIMEOUT of 1 s; a
  * request waiting for a DTLS handshake gets that long for the handshake, then again from when it leaves), after
  * which it fails with -ETIMEDOUT, also when an empty ACK promised a separate response that never came or an

@@ -24,6 +24,8 @@ void config_defaults(Config *c) {
                 .backoff_min_usec = 1 * USEC_PER_SEC,
                 .backoff_max_usec = 300 * USEC_PER_SEC,
                 .coap_ack_timeout_msec = 2000,
+                .max_in_flight = 1,
+                .nat_timeout_usec = 30 * USEC_PER_SEC,
         };
 }
 
@@ -74,6 +76,8 @@ static int on_key(void *userdata, const char *section, const char *name, const c
                 { "BackoffMaxSec", offsetof(Config, backoff_max_usec), 1, 86400, USEC_PER_SEC },
                 /* libcoap 4.3.1 ignores an ACK_TIMEOUT below one second. */
                 { "CoapAckTimeoutMSec", offsetof(Config, coap_ack_timeout_msec), 1000, 60000, 1 },
+                { "MaxInFlight", offsetof(Config, max_in_flight), 1, TRANSPORT_WINDOW_LIMIT, 1 },
+                { "NatTimeoutSec", offsetof(Config, nat_timeout_usec), 0, 86400, USEC_PER_SEC },
         };
         ConfigParse *p = userdata;
         uint64_t v;

@@ -6,6 +6,7 @@
 
 #define CONFIG_GROUP_MAX 64
 #define CONFIG_INTERFACE_MAX 16 /* IFNAMSIZ */
+#define TRANSPORT_WINDOW_LIMIT 32 /* MaxInFlight= at most */
 
 typedef struct Config {
         uint64_t max_queue_messages;
@@ -16,6 +17,8 @@ typedef struct Config {
         uint64_t backoff_min_usec;
         uint64_t backoff_max_usec;
         uint64_t coap_ack_timeout_msec;      /* RFC 7252 ACK_TIMEOUT; 2000 by default */
+        uint64_t max_in_flight;              /* messages outstanding per device (NSTART); 1 by default */
+        uint64_t nat_timeout_usec;           /* coap-dtls: a session idle this long is assumed dead; 0 = never */
         char interface[CONFIG_INTERFACE_MAX]; /* the uplink to watch; "" = any */
 } Config;
 

@@ -12,16 +12,21 @@ typedef struct CurlGlueSocket {
         sd_event_source *source;
 } CurlGlueSocket;
 
+typedef struct CurlGlueTransfer {
+        CURL *easy;                     /* NULL: the slot is free */
+        curl_glue_done_t done;
+        void *userdata;
+        char error[CURL_ERROR_SIZE];
+} CurlGlueTransfer;
+
 struct CurlGlue {
         sd_event *event;
         CURLM *multi;
         sd_event_source *timer;
-        CurlGlueSocket *sockets;        /* the few sockets curl watches now: connection and resolver */
+        CurlGlueSocket *sockets;        /* the few sockets curl watches now: connections and resolver */
         size_t n_sockets;
-        CURL *easy;                     /* the transfer in progress, or NULL */
-        curl_glue_done_t done;
-        void *userdata;
-        char error[CURL_ERROR_SIZE];
+        CurlGlueTransfer *transfers;    /* the transfers in progress */
+        size_t n_transfers;
 };
 
 static int curl_glue_errno(CURLcode c) {
@@ -61,6 +66,13 @@ static int curl_glue_errno(CURLcode c) {
         }
 }
 
+static CurlGlueTransfer *curl_glue_find_transfer(CurlGlue *g, CURL *easy) {
+        for (size_t i = 0; i < g->n_transfers; i++)
+                if (g->transfers[i].easy == easy)
+                        return &g->transfers[i];
+        return NULL;
+}
+
 static CurlGlueSocket *curl_glue_find_socket(CurlGlue *g, curl_socket_t fd) {
         for (size_t i = 0; i < g->n_sockets; i++)
                 if (g->sockets[i].fd == fd)
@@ -79,19 +91,20 @@ static void curl_glue_check_finished(CurlGlue *g) {
         int left;
 
         while ((msg = curl_multi_info_read(g->multi, &left))) {
-                curl_glue_done_t done = g->done;
-                void *userdata = g->userdata;
                 CURL *easy = msg->easy_handle;
                 CURLcode code = msg->data.result;
+                CurlGlueTransfer *x = curl_glue_find_transfer(g, easy);
+                curl_glue_done_t done;
+                void *userdata;
 
-                if (msg->msg != CURLMSG_DONE || easy != g->easy)
+                if (msg->msg != CURLMSG_DONE || !x)
                         continue;
                 if (code != CURLE_OK)
-                        log_debug("curl: %s", g->error[0] ? g->error : curl_easy_strerror(code));
+                        log_debug("curl: %s", x->error[0] ? x->error : curl_easy_strerror(code));
+                done = x->done;
+                userdata = x->userdata;
                 (void) curl_multi_remove_handle(g->multi, easy);
-                g->easy = NULL;
-                g->done = NULL;
-                g->userdata = NULL;
+                *x = (CurlGlueTransfer) {};
                 done(userdata, easy, curl_glue_errno(code));
         }
 }
@@ -203,7 +216,8 @@ int curl_glue_new(sd_event *event, CurlGlue **ret) {
             curl_multi_setopt(g->multi, CURLMOPT_SOCKETDATA, g) != CURLM_OK ||
             curl_multi_setopt(g->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer) != CURLM_OK ||
             curl_multi_setopt(g->multi, CURLMOPT_TIMERDATA, g) != CURLM_OK ||
-            curl_multi_setopt(g->multi, CURLMOPT_MAXCONNECTS, 1L) != CURLM_OK)
+            curl_multi_setopt(g->multi, CURLMOPT_MAXCONNECTS, 1L) != CURLM_OK ||
+            curl_multi_setopt(g->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 1L) != CURLM_OK)
                 return -EIO;
         *ret = TAKE_PTR(g);
         return 0;
@@ -212,7 +226,10 @@ int curl_glue_new(sd_event *event, CurlGlue **ret) {
 CurlGlue *curl_glue_free(CurlGlue *g) {
         if (!g)
                 return NULL;
-        curl_glue_cancel(g);
+        for (size_t i = 0; i < g->n_transfers; i++)
+                if (g->transfers[i].easy)
+                        curl_glue_cancel(g, g->transfers[i].easy);
+        free(g->transfers);
         /* Closing cached connections may still call on_curl_socket(), so the sockets go after the multi. */
         if (g->multi)
                 curl_multi_cleanup(g->multi);
@@ -226,13 +243,31 @@ CurlGlue *curl_glue_free(CurlGlue *g) {
         return NULL;
 }
 
+int curl_glue_set_connections(CurlGlue *g, unsigned n) {
+        if (curl_multi_setopt(g->multi, CURLMOPT_MAXCONNECTS, (long) n) != CURLM_OK ||
+            curl_multi_setopt(g->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long) n) != CURLM_OK)
+                return -EIO;
+        return 0;
+}
+
 int curl_glue_start(CurlGlue *g, CURL *easy, curl_glue_done_t cb, void *userdata) {
+        CurlGlueTransfer *x;
         CURLMcode mc;
 
-        if (g->easy)
+        if (curl_glue_find_transfer(g, easy))
                 return -EBUSY;
-        g->error[0] = 0;
-        if (curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, g->error) != CURLE_OK)
+        x = curl_glue_find_transfer(g, NULL);
+        if (!x) {
+                CurlGlueTransfer *array = reallocarray(g->transfers, g->n_transfers + 1, sizeof(CurlGlueTransfer));
+
+                if (!array)
+                        return -ENOMEM;
+                g->transfers = array;
+                x = &g->transfers[g->n_transfers++];
+                *x = (CurlGlueTransfer) {};
+        }
+        x->error[0] = 0;
+        if (curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, x->error) != CURLE_OK)
                 return -ENOMEM;
         /* Adding arms a timeout of 0 through on_curl_timer(): the transfer starts from the event loop. */
         mc = curl_multi_add_handle(g->multi, easy);
@@ -240,17 +275,17 @@ int curl_glue_start(CurlGlue *g, CURL *easy, curl_glue_done_t cb, void *userdata
                 log_debug("curl_multi_add_handle(): %s", curl_multi_strerror(mc));
                 return mc == CURLM_OUT_OF_MEMORY ? -ENOMEM : -EIO;
         }
-        g->easy = easy;
-        g->done = cb;
-        g->userdata = userdata;
+        x->easy = easy;
+        x->done = cb;
+        x->userdata = userdata;
         return 0;
 }
 
-void curl_glue_cancel(CurlGlue *g) {
-        if (!g->easy)
+void curl_glue_cancel(CurlGlue *g, CURL *easy) {
+        CurlGlueTransfer *x = easy ? curl_glue_find_transfer(g, easy) : NULL;
+
+        if (!x)
                 return;
-        (void) curl_multi_remove_handle(g->multi, g->easy);
-        g->easy = NULL;
-        g->done = NULL;
-        g->userdata = NULL;
+        (void) curl_multi_remove_handle(g->multi, easy);
+        *x = (CurlGlueTransfer) {};
 }

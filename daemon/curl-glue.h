@@ -21,8 +21,11 @@ int curl_glue_new(sd_event *event, CurlGlue **ret);
 CurlGlue *curl_glue_free(CurlGlue *g);
 DEFINE_TRIVIAL_CLEANUP_FUNC(CurlGlue *, curl_glue_free);
 
+/* How many connections to the host may be open and kept alive at once (one by default): transfers beyond that
+ * wait for a connection. */
+int curl_glue_set_connections(CurlGlue *g, unsigned n);
 /* Starts the transfer set up on easy (CURLOPT_ERRORBUFFER is the glue's to set). cb runs from
- * the event loop, never from inside this call. Returns 0, -EBUSY (one transfer per glue), -ENOMEM. */
+ * the event loop, never from inside this call. Returns 0, -EBUSY (easy is in progress already), -ENOMEM. */
 int curl_glue_start(CurlGlue *g, CURL *easy, curl_glue_done_t cb, void *userdata);
-/* Abandons the transfer in progress, if any, without calling its callback. */
-void curl_glue_cancel(CurlGlue *g);
+/* Abandons the transfer on easy, if it is in progress, without calling its callback. */
+void curl_glue_cancel(CurlGlue *g, CURL *easy);

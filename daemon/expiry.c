@@ -43,7 +43,7 @@ static void expire_one(Manager *m, const OutboxEntry *oe) {
 
         if (d) {
                 /* A message on the wire finishes its exchange; if that fails, the drain expires it. */
-                if (transport_inflight_id(d->transport) != oe->id)
+                if (!transport_is_inflight(d->transport, oe->id))
                         transport_fail_message(d->transport, oe, "expired");
                 return;
         }

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Parsing and validation of device identity files with inih; see identity.h. */
+#include <errno.h>
 #include <ini.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "config.h"
 #include "identity.h"
 #include "log.h"
 #include "safe-file.h"
@@ -142,6 +144,17 @@ static int on_key(void *userdata, const char *section, const char *name, const c
         if (streq(name, "CAFile"))
                 return value[0] == '/' ? set_string(&id->ca_file, value)
                                        : parse_error(st, "CAFile= is not an absolute path");
+        if (streq(name, "MaxInFlight")) {
+                unsigned long v;
+                char *end;
+
+                errno = 0;
+                v = value[0] >= '1' && value[0] <= '9' ? strtoul(value, &end, 10) : 0;
+                if (v < 1 || v > TRANSPORT_WINDOW_LIMIT || errno != 0 || *end)
+                        return parse_error(st, "MaxInFlight= is not a number from 1 to 32");
+                id->max_in_flight = (unsigned) v;
+                return 1;
+        }
         return parse_error(st, "unknown key; the keys of a device file are listed in iotpubd(8)");
 }
 
@@ -330,5 +343,6 @@ bool identity_equal(const Identity *a, const Identity *b) {
                streq(a->device_name, b->device_name) && streq(a->client_id, b->client_id) &&
                streq(a->secret, b->secret) && a->transport == b->transport && streq(a->endpoint, b->endpoint) &&
                a->sign_method == b->sign_method && a->psk_sign_method == b->psk_sign_method &&
-               a->payload_cbor == b->payload_cbor && streq_ptr(a->ca_file, b->ca_file);
+               a->payload_cbor == b->payload_cbor && streq_ptr(a->ca_file, b->ca_file) &&
+               a->max_in_flight == b->max_in_flight;
 }

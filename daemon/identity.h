@@ -33,6 +33,7 @@ typedef struct Identity {
         SignMethod psk_sign_method;  /* coap-dtls PSK identity and key (default hmacsha256) */
         bool payload_cbor;           /* PayloadEncoding=cbor: JSON payloads are sent as CBOR */
         char *ca_file;               /* coap-dtls: server-certificate mode instead of PSK; https: CA bundle */
+        unsigned max_in_flight;      /* MaxInFlight= of this device, 0 = iotpubd.conf's */
 } Identity;
 
 Identity *identity_free(Identity *id);

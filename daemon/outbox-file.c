@@ -14,7 +14,7 @@ static const char *const stmt_sql[_STMT_MAX] = {
         [STMT_INSERT] = "INSERT INTO messages(device, topic, payload, content_type, sender, uid, created, expires) "
                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         [STMT_HEAD] = "SELECT id, topic, payload, content_type, sender, uid, created, expires FROM messages "
-                      "WHERE device = ? AND id <= ? ORDER BY id LIMIT 1",
+                      "WHERE device = ? AND id > ? AND id <= ? ORDER BY id LIMIT ?",
         /* Two statements, not DELETE ... RETURNING: SQLite runs RETURNING through a temporary table, which made
          * recording a delivery cost five times what the rest of sending a message does. */
         [STMT_LOOKUP] = "SELECT device, topic, uid, length(payload) FROM messages WHERE id = ?",

@@ -293,51 +293,72 @@ int outbox_add(Outbox *o, const OutboxEntry *e, outbox_committed_t cb, void *use
         return 0;
 }
 
-int outbox_head(Outbox *o, const char *device, OutboxEntry **ret) {
+/* The entry of the row s is on (a STMT_HEAD row). */
+static int entry_from_row(sqlite3_stmt *s, const char *device, OutboxEntry **ret) {
         _cleanup_(outbox_entry_freep) OutboxEntry *e = NULL;
-        sqlite3_stmt *s = o->stmt[STMT_HEAD];
-        int rc, r = 0;
-
-        (void) sqlite3_bind_text(s, 1, device, -1, SQLITE_STATIC);
-        (void) sqlite3_bind_int64(s, 2, (sqlite3_int64) o->committed_id);
-        rc = sqlite3_step(s);
-        if (rc == SQLITE_DONE) {
-                *ret = NULL;
-                goto finish;
-        }
-        if (rc != SQLITE_ROW) {
-                r = outbox_check(o, rc, "head");
-                goto finish;
-        }
 
         e = calloc(1, sizeof(*e));
-        if (!e) {
-                r = -ENOMEM;
-                goto finish;
-        }
+        if (!e)
+                return -ENOMEM;
         e->id = (uint64_t) sqlite3_column_int64(s, 0);
         e->device = strdup(device);
         e->topic = strdup((const char *) sqlite3_column_text(s, 1));
         e->payload_len = (size_t) sqlite3_column_bytes(s, 2);
         e->payload = malloc(e->payload_len + 1);
-        if (!e->device || !e->topic || !e->payload) {
-                r = -ENOMEM;
-                goto finish;
-        }
+        if (!e->device || !e->topic || !e->payload)
+                return -ENOMEM;
         if (e->payload_len > 0)
                 memcpy(e->payload, sqlite3_column_blob(s, 2), e->payload_len);
         e->content_type = sqlite3_column_int(s, 3);
-        if (sqlite3_column_type(s, 4) != SQLITE_NULL && !(e->sender = strdup((const char *) sqlite3_column_text(s, 4)))) {
-                r = -ENOMEM;
-                goto finish;
-        }
+        if (sqlite3_column_type(s, 4) != SQLITE_NULL && !(e->sender = strdup((const char *) sqlite3_column_text(s, 4))))
+                return -ENOMEM;
         e->uid = (uid_t) sqlite3_column_int64(s, 5);
         e->created_usec = (uint64_t) sqlite3_column_int64(s, 6);
         e->expires_usec = (uint64_t) sqlite3_column_int64(s, 7);
         *ret = TAKE_PTR(e);
-finish:
+        return 0;
+}
+
+int outbox_batch(Outbox *o, const char *device, uint64_t after, size_t max, OutboxEntry **ret, size_t *ret_n) {
+        sqlite3_stmt *s = o->stmt[STMT_HEAD];
+        size_t n = 0;
+        int rc, r = 0;
+
+        (void) sqlite3_bind_text(s, 1, device, -1, SQLITE_STATIC);
+        (void) sqlite3_bind_int64(s, 2, (sqlite3_int64) after);
+        (void) sqlite3_bind_int64(s, 3, (sqlite3_int64) o->committed_id);
+        (void) sqlite3_bind_int64(s, 4, (sqlite3_int64) max);
+        while (n < max) {
+                rc = sqlite3_step(s);
+                if (rc == SQLITE_DONE)
+                        break;
+                if (rc != SQLITE_ROW) {
+                        r = outbox_check(o, rc, "head");
+                        break;
+                }
+                r = entry_from_row(s, device, &ret[n]);
+                if (r < 0)
+                        break;
+                n++;
+        }
         (void) sqlite3_reset(s);
         (void) sqlite3_clear_bindings(s);
+        if (r < 0) {
+                for (size_t i = 0; i < n; i++)
+                        outbox_entry_free(ret[i]);
+                n = 0;
+        }
+        *ret_n = n;
+        return r;
+}
+
+int outbox_head(Outbox *o, const char *device, OutboxEntry **ret) {
+        size_t n;
+        int r;
+
+        r = outbox_batch(o, device, 0, 1, ret, &n);
+        if (r >= 0 && n == 0)
+                *ret = NULL;
         return r;
 }
 

@@ -54,6 +54,9 @@ int outbox_flush(Outbox *o);
 
 /* The oldest committed queued message of device, or 0 and *ret = NULL when there is none. */
 int outbox_head(Outbox *o, const char *device, OutboxEntry **ret);
+/* Up to max committed queued messages of device with an id above after, oldest first, in one query: ret[0..*ret_n)
+ * (the caller frees them). On failure *ret_n is 0. */
+int outbox_batch(Outbox *o, const char *device, uint64_t after, size_t max, OutboxEntry **ret, size_t *ret_n);
 
 /* The message left the queue: delivered with cloud_id, or failed with reason (kept in the bounded
  * dead-letter table). Return 1 if it was queued, 0 if it was not (already removed), or a negative errno. */

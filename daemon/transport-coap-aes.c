@@ -139,7 +139,7 @@ static int coap_aes_send(Transport *t, const OutboxEntry *e) {
 
         if (c->seq >= INT32_MAX) {
                 /* The SDK's seq is a signed int: start a fresh auth session rather than wrap. */
-                transport_send_done(t, TRANSPORT_REAUTH, NULL, "seq exhausted");
+                transport_send_done(t, e, TRANSPORT_REAUTH, NULL, "seq exhausted");
                 return 0;
         }
         (void) snprintf(seq_text, sizeof(seq_text), "%" PRIu32, ++c->seq);

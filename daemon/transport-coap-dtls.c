@@ -49,6 +49,7 @@ static int coap_dtls_accept_auth(TransportCoap *c, const uint8_t *data, size_t l
 static const TransportCoapOps coap_dtls_ops = {
         .open = coap_dtls_open,
         .accept_auth = coap_dtls_accept_auth,
+        .nat_sensitive = true,
 };
 
 /* A token cached by an earlier run is used until the cloud rejects it (4.01/4.02 lead to a fresh /auth). */

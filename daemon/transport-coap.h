@@ -12,6 +12,14 @@
 
 typedef struct TransportCoap TransportCoap;
 
+/* One request on the session: /auth, or a publish of entry. */
+typedef struct CoapRequest {
+        TransportCoap *coap;
+        const OutboxEntry *entry;     /* NULL for /auth */
+        size_t sent_size;             /* bytes of the request, counted when it completes */
+        bool active;
+} CoapRequest;
+
 typedef struct TransportCoapOps {
         /* Creates c->session. */
         int (*open)(TransportCoap *c);
@@ -20,6 +28,9 @@ typedef struct TransportCoapOps {
         /* Optional: whether the non-empty payload of a 2.xx publish reply can be read (coap-aes: it decrypts with
          * the session key). */
         bool (*reply_payload_ok)(TransportCoap *c, const uint8_t *data, size_t len);
+        /* The session lives in the server too (DTLS): one the peer has been silent on for longer than
+         * NatTimeoutSec= is assumed forgotten by a NAT on the way, and replaced before the next request. */
+        bool nat_sensitive;
 } TransportCoapOps;
 
 struct TransportCoap {
@@ -27,7 +38,7 @@ struct TransportCoap {
         const TransportCoapOps *ops;
         CoapGlueSession *session;
         char *token;                  /* the platform's token; secret */
-        size_t sent_size;             /* bytes of the request in flight, counted when it completes */
+        CoapRequest requests[TRANSPORT_WINDOW_MAX];
         bool unreadable_logged;       /* an unreadable success reply was logged in this session */
 };
 

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Outbox draining, re-authentication, backoff and expiry, written once for every transport; see transport.h. */
+#include <assert.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/random.h>
 #include <time.h>
 
@@ -101,55 +103,159 @@ static void transport_backoff(Transport *t, const char *error) {
                 log_device_error_errno(device_name(d), r, "Cannot arm the backoff timer: %m");
 }
 
-/* The oldest message that has not expired, failing expired ones on the way. */
-static int transport_next(Transport *t, OutboxEntry **ret) {
-        Device *d = t->device;
+/* Takes e out of the window. Returns it (the caller frees it), or NULL if it is not outstanding. */
+static OutboxEntry *window_take(Transport *t, const OutboxEntry *e) {
+        for (size_t i = 0; i < t->n_inflight; i++) {
+                OutboxEntry *found = t->inflight[i];
+
+                if (found != e)
+                        continue;
+                memmove(t->inflight + i, t->inflight + i + 1, (t->n_inflight - i - 1) * sizeof(OutboxEntry *));
+                t->n_inflight--;
+                return found;
+        }
+        return NULL;
+}
+
+/* Forgets every outstanding send: the messages are still queued and are looked for again from the head. */
+static void window_clear(Transport *t) {
+        for (size_t i = 0; i < t->n_inflight; i++)
+                t->inflight[i] = outbox_entry_free(t->inflight[i]);
+        t->n_inflight = 0;
+        t->rewind = true;
+}
+
+bool transport_is_inflight(const Transport *t, uint64_t id) {
+        for (size_t i = 0; i < t->n_inflight; i++)
+                if (t->inflight[i]->id == id)
+                        return true;
+        return false;
+}
+
+static void free_entries(OutboxEntry **entries, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                outbox_entry_free(entries[i]);
+}
+
+/* Up to max messages to send next, oldest first, none of them in flight or expired (those are failed on the
+ * way). Every queued message up to the cursor is in flight, so one query after the cursor finds them; after a
+ * rewind (a message went back to the queue) the query starts at the head. Returns how many are in ret[]. */
+static int transport_next(Transport *t, size_t max, OutboxEntry *ret[static TRANSPORT_WINDOW_MAX]) {
         uint64_t now = now_realtime_usec();
+        size_t n = 0, examined = 0;
 
-        for (unsigned i = 0; i < EXPIRE_BATCH; i++) {
-                _cleanup_(outbox_entry_freep) OutboxEntry *e = NULL;
-                int r = outbox_head(transport_outbox(t), device_name(d), &e);
+        assert(max <= TRANSPORT_WINDOW_MAX);
+        if (t->rewind) {
+                t->rewind = false;
+                t->cursor = 0;
+        }
+        while (n < max && examined < EXPIRE_BATCH) {
+                OutboxEntry *batch[2 * TRANSPORT_WINDOW_MAX];
+                size_t above = 0, want, got = 0;
+                int r;
 
-                if (r < 0 || !e) {
-                        *ret = NULL;
+                /* The rows after the cursor include the outstanding ones there, which are skipped. */
+                for (size_t i = 0; i < t->n_inflight; i++)
+                        above += t->inflight[i]->id > t->cursor;
+                want = above + max - n;
+                r = outbox_batch(transport_outbox(t), device_name(t->device), t->cursor, want, batch, &got);
+                if (r < 0) {
+                        free_entries(ret, n);
                         return r;
                 }
-                if (e->expires_usec == 0 || e->expires_usec > now) {
-                        *ret = TAKE_PTR(e);
-                        return 1;
+                examined += got;
+                for (size_t i = 0; i < got; i++) {
+                        OutboxEntry *e = batch[i];
+
+                        if (n == max) {
+                                /* Not taken: the cursor stays before it. */
+                                outbox_entry_free(e);
+                                continue;
+                        }
+                        t->cursor = e->id;
+                        if (transport_is_inflight(t, e->id))
+                                outbox_entry_free(e);
+                        else if (e->expires_usec != 0 && e->expires_usec <= now) {
+                                transport_fail_message(t, e, "expired");
+                                outbox_entry_free(e);
+                        } else
+                                ret[n++] = e;
                 }
-                transport_fail_message(t, e, "expired");
+                if (got < want)
+                        return (int) n; /* the queue has no more */
         }
-        transport_kick(t); /* more expired ones: continue next iteration */
-        *ret = NULL;
-        return 0;
+        if (n < max)
+                transport_kick(t); /* more expired ones: continue next iteration */
+        return (int) n;
 }
 
 /* A failed attempt that will be made again (a request without an answer counts, as does one abandoned). */
-static void transport_count_retry(Transport *t) {
-        t->device->counters.retries++;
+static void transport_count_retry(Transport *t, unsigned n) {
+        if (n == 0)
+                return;
+        t->device->counters.retries += n;
         device_property_changed(t->device, DEVICE_PROP_COUNTERS);
 }
 
+/* A send failed: no new ones leave, and once every outstanding one has come back (delivered or not), the device
+ * backs off once, with the first failure as the reason. */
+static void transport_stall(Transport *t, const char *error) {
+        if (!t->stalled) {
+                t->stalled = true;
+                free(t->stall_error);
+                t->stall_error = error ? strdup(error) : NULL;
+        }
+        if (t->n_inflight > 0)
+                return;
+        t->stalled = false;
+        transport_backoff(t, t->stall_error ?: "sending failed");
+        t->stall_error = mfree(t->stall_error);
+}
+
 static void transport_start_auth(Transport *t) {
-        t->busy = true;
+        t->authenticating = true;
         device_set_state(t->device, DEVICE_AUTHENTICATING);
         if (t->vtable->authenticate(t) < 0)
                 transport_auth_done(t, TRANSPORT_RETRY, "cannot start authentication");
 }
 
-static void transport_drain(Transport *t) {
-        _cleanup_(outbox_entry_freep) OutboxEntry *e = NULL;
-        Device *d = t->device;
-        int r;
+/* Hands batch[0..n) to the implementation, one send each. A send that fails at once, or a completion reported
+ * from inside send() that stops the window (a token to renew), leaves the rest unsent and rewinds. */
+static void transport_send_batch(Transport *t, OutboxEntry **batch, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                OutboxEntry *e = batch[i];
 
-        if (t->busy || t->backoff_timer)
+                if (!t->authenticated || t->stalled || t->authenticating) {
+                        free_entries(batch + i, n - i);
+                        t->rewind = true;
+                        return;
+                }
+                t->inflight[t->n_inflight++] = e;
+                if (t->vtable->send(t, e) < 0)
+                        transport_send_done(t, e, TRANSPORT_RETRY, NULL, "cannot send the message");
+        }
+}
+
+static void transport_drain(Transport *t) {
+        OutboxEntry *batch[TRANSPORT_WINDOW_MAX];
+        Device *d = t->device;
+        unsigned window = CLAMP(t->window, 1u, (unsigned) TRANSPORT_WINDOW_MAX);
+        int n;
+
+        if (t->authenticating || t->backoff_timer)
                 return;
         if (!transport_reachable(t)) {
-                device_set_state(d, DEVICE_OFFLINE);
+                if (!transport_busy(t))
+                        device_set_state(d, DEVICE_OFFLINE);
+                return;
+        }
+        if (t->stalled) {
+                transport_stall(t, NULL);
                 return;
         }
         if (t->reauth_requested) {
+                if (t->n_inflight > 0)
+                        return;
                 /* Authenticate now, even with nothing queued: the administrator asked for it. */
                 t->reauth_requested = false;
                 t->authenticated = false;
@@ -158,27 +264,30 @@ static void transport_drain(Transport *t) {
                 transport_start_auth(t);
                 return;
         }
-        r = transport_next(t, &e);
-        if (r < 0) {
+        if (!t->authenticated && t->n_inflight > 0)
+                return; /* no publish with the old token may be outstanding once a new one is asked for */
+        if (t->n_inflight >= window)
+                return;
+
+        n = transport_next(t, t->authenticated ? window - t->n_inflight : 1, batch);
+        if (n < 0) {
                 transport_backoff(t, "cannot read the outbox");
                 return;
         }
-        if (!e) {
-                if (d->state != DEVICE_ERROR || t->authenticated)
+        if (n == 0) {
+                if (t->n_inflight == 0 && (d->state != DEVICE_ERROR || t->authenticated))
                         device_set_state(d, DEVICE_IDLE);
                 return;
         }
-
         if (!t->authenticated) {
+                /* Something to send: authenticate first; the message is looked up again afterwards. */
+                free_entries(batch, (size_t) n);
+                t->rewind = true;
                 transport_start_auth(t);
                 return;
         }
-        t->busy = true;
         device_set_state(d, DEVICE_SENDING);
-        t->inflight = TAKE_PTR(e);
-        r = t->vtable->send(t, t->inflight);
-        if (r < 0)
-                transport_send_done(t, TRANSPORT_RETRY, NULL, "cannot send the message");
+        transport_send_batch(t, batch, (size_t) n);
 }
 
 static int on_kick(sd_event_source *s, void *userdata) {
@@ -189,9 +298,9 @@ static int on_kick(sd_event_source *s, void *userdata) {
 void transport_auth_done(Transport *t, TransportResult result, const char *error) {
         Device *d = t->device;
 
-        if (!t->busy)
+        if (!t->authenticating)
                 return;
-        t->busy = false;
+        t->authenticating = false;
 
         switch (result) {
         case TRANSPORT_OK:
@@ -204,7 +313,7 @@ void transport_auth_done(Transport *t, TransportResult result, const char *error
                 transport_kick(t);
                 return;
         case TRANSPORT_DENIED:
-                transport_count_retry(t);
+                transport_count_retry(t, 1);
                 t->vtable->reset(t);
                 transport_token_forget(t);
                 device_set_state(d, DEVICE_ERROR);
@@ -213,64 +322,70 @@ void transport_auth_done(Transport *t, TransportResult result, const char *error
         case TRANSPORT_REAUTH:
         case TRANSPORT_RETRY:
         case TRANSPORT_REJECTED:
-                transport_count_retry(t);
+                transport_count_retry(t, 1);
                 transport_backoff(t, error ?: "authentication failed");
                 return;
         }
 }
 
-void transport_send_done(Transport *t, TransportResult result, const char *cloud_message_id, const char *error) {
-        _cleanup_(outbox_entry_freep) OutboxEntry *e = NULL;
+static void transport_delivered(Transport *t, const OutboxEntry *e, const char *cloud_message_id) {
         Device *d = t->device;
         int r;
 
-        if (!t->busy)
-                return;
-        t->busy = false;
-        e = TAKE_PTR(t->inflight);
+        r = outbox_delivered(transport_outbox(t), e->id, strempty(cloud_message_id));
+        if (r < 0) {
+                /* Still queued: it will be sent again (at least once), but not in a tight loop. */
+                log_device_error_errno(device_name(d), r, "Cannot remove delivered message %" PRIu64 ": %m", e->id);
+                transport_storage_failed(t, r);
+        }
+        d->counters.messages_sent++;
+        device_property_changed(d, DEVICE_PROP_COUNTERS | DEVICE_PROP_QUEUE);
+        if (d->last_error)
+                device_set_last_error(d, NULL);
+        t->backoff_step = 0;
+        t->reauth_attempts = 0;
+        log_device_debug(device_name(d), "Message %" PRIu64 " delivered.", e->id);
+        /* r == 0: purged while in flight, its publisher was already told it failed; r < 0: still queued,
+         * Delivered follows when a later send is recorded. */
+        if (r > 0)
+                bus_manager_emit_delivered(d->manager, e, strempty(cloud_message_id));
+}
+
+void transport_send_done(Transport *t, const OutboxEntry *entry, TransportResult result, const char *cloud_message_id,
+                         const char *error) {
+        _cleanup_(outbox_entry_freep) OutboxEntry *e = window_take(t, entry);
+        Device *d = t->device;
+
         if (!e)
-                return;
+                return; /* abandoned */
 
         switch (result) {
         case TRANSPORT_OK:
-                r = outbox_delivered(transport_outbox(t), e->id, strempty(cloud_message_id));
-                if (r < 0) {
-                        /* Still queued: it will be sent again (at least once), but not in a tight loop. */
-                        log_device_error_errno(device_name(d), r, "Cannot remove delivered message %" PRIu64 ": %m", e->id);
-                        transport_storage_failed(t, r);
-                }
-                d->counters.messages_sent++;
-                device_property_changed(d, DEVICE_PROP_COUNTERS | DEVICE_PROP_QUEUE);
-                if (d->last_error)
-                        device_set_last_error(d, NULL);
-                t->backoff_step = 0;
-                t->reauth_attempts = 0;
-                log_device_debug(device_name(d), "Message %" PRIu64 " delivered.", e->id);
-                /* r == 0: purged while in flight, its publisher was already told it failed; r < 0: still queued,
-                 * Delivered follows when a later send is recorded. */
-                if (r > 0)
-                        bus_manager_emit_delivered(d->manager, e, strempty(cloud_message_id));
+                transport_delivered(t, e, cloud_message_id);
                 transport_kick(t);
                 return;
         case TRANSPORT_REAUTH:
         case TRANSPORT_DENIED:
-                t->authenticated = false;
-                transport_count_retry(t);
-                if (t->reauth_id == e->id && t->reauth_attempts >= REAUTH_MAX) {
-                        t->reauth_attempts = 0;
-                        transport_backoff(t, error ?: "the cloud keeps rejecting fresh tokens");
+                transport_count_retry(t, 1);
+                t->rewind = true;
+                if (!t->authenticated) {
+                        /* Another message of the window asked for a new token already. */
+                        transport_kick(t);
                         return;
                 }
-                if (t->reauth_id != e->id)
+                t->authenticated = false;
+                if (++t->reauth_attempts > REAUTH_MAX) {
                         t->reauth_attempts = 0;
-                t->reauth_id = e->id;
-                t->reauth_attempts++;
+                        transport_stall(t, error ?: "the cloud keeps rejecting fresh tokens");
+                        return;
+                }
                 log_device_debug(device_name(d), "Token rejected (%s), authenticating again.", strempty(error));
                 transport_kick(t);
                 return;
         case TRANSPORT_RETRY:
-                transport_count_retry(t);
-                transport_backoff(t, error ?: "sending failed");
+                transport_count_retry(t, 1);
+                t->rewind = true;
+                transport_stall(t, error ?: "sending failed");
                 return;
         case TRANSPORT_REJECTED:
                 transport_fail_message(t, e, error ?: "rejected by the cloud");
@@ -297,8 +412,13 @@ void transport_token_reused(Transport *t) {
 }
 
 void transport_configure(Transport *t, const Config *c) {
+        unsigned window = t->device->identity->max_in_flight ?: c->max_in_flight;
+
         t->backoff_min_usec = c->backoff_min_usec;
         t->backoff_max_usec = c->backoff_max_usec;
+        /* A smaller window takes effect as what is outstanding comes back. */
+        t->window = CLAMP(window, 1u, (unsigned) TRANSPORT_WINDOW_MAX);
+        transport_kick(t);
 }
 
 void transport_storage_failed(Transport *t, int error) {
@@ -306,6 +426,7 @@ void transport_storage_failed(Transport *t, int error) {
 
         (void) snprintf(msg, sizeof(msg), "cannot record deliveries in the outbox (%s); sending again later",
                         strerror(-error));
+        t->rewind = true; /* what was recorded as sent may be queued again */
         transport_backoff(t, msg);
 }
 
@@ -314,27 +435,31 @@ void transport_resume(Transport *t) {
         transport_kick(t);
 }
 
-/* Drops the session and the request on it, whose completion is then never reported (busy is cleared before any
- * could come, and the implementation's disconnect cancels it); the message stays queued and is sent again.
- * Returns whether a request was outstanding. */
-static bool transport_abandon(Transport *t) {
-        bool outstanding = t->busy;
+/* Drops the session and every request on it, whose completions are then never reported (nothing is outstanding
+ * any more when one could come, and the implementation's disconnect cancels them); the messages stay queued and
+ * are sent again. Returns how many requests were outstanding. */
+static unsigned transport_abandon(Transport *t) {
+        unsigned outstanding = (unsigned) t->n_inflight + t->authenticating;
 
         if (!t->vtable->disconnect)
-                return false;
+                return 0;
         t->vtable->disconnect(t);
-        t->busy = false;
-        t->inflight = outbox_entry_free(t->inflight);
+        t->authenticating = false;
+        window_clear(t);
+        t->stalled = false;
+        t->stall_error = mfree(t->stall_error);
         return outstanding;
 }
 
 void transport_flush(Transport *t) {
+        unsigned n;
+
         /* The administrator does not wait for an answer that may never come (an exchange's own deadline is
-         * RFC 7252's MAX_TRANSMIT_WAIT, up to minutes): the request is made again at once, as a retry. With
-         * nothing outstanding the session stays: dropping it would only cost a new DTLS or TLS handshake. */
-        if (t->busy && transport_abandon(t)) {
-                log_device_info(device_name(t->device), "Abandoned the outstanding request; sending again.");
-                transport_count_retry(t);
+         * RFC 7252's MAX_TRANSMIT_WAIT, up to minutes): the requests are made again at once, each as a retry.
+         * With nothing outstanding the session stays: dropping it would only cost a new DTLS or TLS handshake. */
+        if (transport_busy(t) && (n = transport_abandon(t)) > 0) {
+                log_device_info(device_name(t->device), "Abandoned %u outstanding request(s); sending again.", n);
+                transport_count_retry(t, n);
         }
         transport_resume(t);
 }
@@ -357,8 +482,7 @@ void transport_network_changed(Transport *t, bool reconnect) {
         if (!transport_reachable(t)) {
                 t->backoff_timer = sd_event_source_unref(t->backoff_timer);
                 transport_abandon(t);
-                if (!t->busy)
-                        device_set_state(d, DEVICE_OFFLINE);
+                device_set_state(d, DEVICE_OFFLINE);
                 return;
         }
         if (reconnect) {
@@ -388,10 +512,6 @@ int transport_fail_queued(Transport *t, const char *reason, uint64_t *ret_count)
         return 0;
 }
 
-uint64_t transport_inflight_id(const Transport *t) {
-        return t->inflight ? t->inflight->id : 0;
-}
-
 void transport_count_bytes(Transport *t, size_t out, size_t in) {
         t->device->counters.bytes_out += out;
         t->device->counters.bytes_in += in;
@@ -418,6 +538,8 @@ int transport_new_with_vtable(Device *d, const TransportVTable *vt, Transport **
         t->device = d;
         t->backoff_min_usec = d->manager->config.backoff_min_usec;
         t->backoff_max_usec = d->manager->config.backoff_max_usec;
+        t->window = CLAMP(d->identity->max_in_flight ?: d->manager->config.max_in_flight, 1u,
+                          (unsigned) TRANSPORT_WINDOW_MAX);
 
         r = sd_event_add_defer(d->manager->event, &t->kick_source, on_kick, t);
         if (r < 0) {
@@ -442,7 +564,8 @@ Transport *transport_free(Transport *t) {
                 return NULL;
         if (t->vtable->done)
                 t->vtable->done(t);
-        outbox_entry_free(t->inflight);
+        free_entries(t->inflight, t->n_inflight);
+        free(t->stall_error);
         sd_event_source_unref(t->kick_source);
         sd_event_source_unref(t->backoff_timer);
         free(t);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The one transport interface, and everything transports share: draining the outbox in FIFO order, one
- * message in flight per device, re-authentication and resend, backoff with jitter, TTL expiry. Each
- * implementation embeds Transport as its first member and only does what differs: authenticate and send. */
+/* The one transport interface, and everything transports share: draining the outbox in FIFO order with a window
+ * of up to MaxInFlight= messages in flight per device (RFC 7252's NSTART), re-authentication and resend, backoff
+ * with jitter, TTL expiry. Each implementation embeds Transport as its first member and only does what differs:
+ * authenticate and send. */
 #pragma once
 
 #include <inttypes.h>
@@ -14,6 +15,8 @@
 #include "device.h"
 #include "outbox.h"
 #include "token-store.h"
+
+#define TRANSPORT_WINDOW_MAX TRANSPORT_WINDOW_LIMIT
 
 typedef enum TransportResult {
         TRANSPORT_OK,          /* authenticated / delivered */
@@ -29,12 +32,13 @@ typedef struct TransportVTable {
         void (*done)(Transport *t);
         /* Start authenticating; completion is reported with transport_auth_done(). */
         int (*authenticate)(Transport *t);
-        /* Start sending e (valid until completion); completion is reported with transport_send_done(). */
+        /* Start sending e (valid until completion); completion is reported with transport_send_done() for e.
+         * Up to t->window sends may be outstanding at once, never during an authentication. */
         int (*send)(Transport *t, const OutboxEntry *e);
         /* Forget the session and the credentials obtained from the cloud. */
         void (*reset)(Transport *t);
-        /* Optional: drop the network session and abandon what is outstanding on it (its completion is never
-         * reported), keeping the credentials. Used when the uplink goes away or changes its address. */
+        /* Optional: drop the network session and abandon everything outstanding on it (no completion is ever
+         * reported for it), keeping the credentials. Used when the uplink goes away or changes its address. */
         void (*disconnect)(Transport *t);
         /* Largest payload one message to topic may carry. */
         size_t (*max_payload)(const Identity *id, const char *topic);
@@ -45,11 +49,16 @@ struct Transport {
         Device *device;
         bool authenticated;
         bool authenticated_once;   /* later authentications count as re-authentications */
-        bool busy;                 /* an authentication or a send is outstanding */
+        bool authenticating;       /* an authentication is outstanding */
         bool reauth_requested;     /* drop the token before the next operation */
-        OutboxEntry *inflight;
-        uint64_t reauth_id;        /* the message the re-authentication attempts are counted for */
-        unsigned reauth_attempts;
+        bool stalled;              /* a send failed: send no more until the window is empty, then back off */
+        bool rewind;               /* a message went back to the queue: look for work from the head again */
+        OutboxEntry *inflight[TRANSPORT_WINDOW_MAX]; /* the sends outstanding, oldest first */
+        size_t n_inflight;
+        unsigned window;           /* MaxInFlight=: how many sends may be outstanding */
+        uint64_t cursor;           /* the newest message handed out since the last rewind */
+        char *stall_error;         /* why the window stalled, for the backoff that follows */
+        unsigned reauth_attempts;  /* re-authentications since the last delivery */
         unsigned backoff_step;
         uint64_t backoff_min_usec, backoff_max_usec;
         sd_event_source *kick_source;
@@ -66,14 +75,21 @@ size_t transport_max_payload(const Identity *id, const char *topic);
 /* Look for work soon (from a deferred event source, never recursively). */
 void transport_kick(Transport *t);
 
-/* Completion reports from implementations. error is a short human-readable reason (no secrets). */
+/* An authentication or a send is outstanding. */
+static inline bool transport_busy(const Transport *t) {
+        return t->authenticating || t->n_inflight > 0;
+}
+
+/* Completion reports from implementations. error is a short human-readable reason (no secrets). e is the entry
+ * send() was given; a report for an entry that is not outstanding (abandoned) is ignored. */
 void transport_auth_done(Transport *t, TransportResult result, const char *error);
-void transport_send_done(Transport *t, TransportResult result, const char *cloud_message_id, const char *error);
+void transport_send_done(Transport *t, const OutboxEntry *e, TransportResult result, const char *cloud_message_id,
+                         const char *error);
 
 /* Skips the backoff wait and looks for work; what is outstanding goes on. */
 void transport_resume(Transport *t);
-/* Administrative operations: apply new backoff settings; abandon what is outstanding (counted as a retry) and
- * send at once; drop the token and authenticate afresh, the same way. */
+/* Administrative operations: apply new backoff and window settings; abandon what is outstanding (each message
+ * counted as a retry) and send at once; drop the token and authenticate afresh, the same way. */
 void transport_configure(Transport *t, const Config *c);
 void transport_flush(Transport *t);
 /* The outbox could not record a delivery or failure: back off instead of re-sending at once. */
@@ -93,8 +109,8 @@ void transport_network_changed(Transport *t, bool reconnect);
 /* Fails every committed queued message of the device with reason, telling each publisher. */
 int transport_fail_queued(Transport *t, const char *reason, uint64_t *ret_count);
 
-/* The id of the message being sent, or 0. */
-uint64_t transport_inflight_id(const Transport *t);
+/* Whether message id is being sent. */
+bool transport_is_inflight(const Transport *t, uint64_t id);
 
 /* The token cache (all transports): restore at start, save after authenticating, forget when the cloud or an
  * administrator invalidates it. load returns -ENOENT when there is nothing usable. */

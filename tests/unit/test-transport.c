@@ -54,9 +54,10 @@ static int fake_send(Transport *t, const OutboxEntry *e) {
         FakeTransport *f = (FakeTransport *) t;
 
         assert_true(f->n_send < MAX_CALLS);
-        /* One message in flight, and only after authentication. */
+        /* In the window, within its size, and only after authentication. */
         assert_true(t->authenticated);
-        assert_ptr_equal(e, t->inflight);
+        assert_true(transport_is_inflight(t, e->id));
+        assert_in_range(t->n_inflight, 1, t->window);
         f->sent[f->n_send++] = e->id;
         return f->send_error;
 }
@@ -243,8 +244,15 @@ static void auth_done(Fixture *f, TransportResult result, const char *error) {
         run_quiet(f);
 }
 
+/* The oldest send outstanding (or an entry that is not outstanding, when nothing is). */
+static const OutboxEntry *oldest(Fixture *f) {
+        static const OutboxEntry none = { .id = 0 };
+
+        return f->fake->meta.n_inflight > 0 ? f->fake->meta.inflight[0] : &none;
+}
+
 static void send_done(Fixture *f, TransportResult result, const char *cloud_id, const char *error) {
-        transport_send_done(&f->fake->meta, result, cloud_id, error);
+        transport_send_done(&f->fake->meta, oldest(f), result, cloud_id, error);
         run_quiet(f);
 }
 
@@ -324,8 +332,8 @@ static void test_fifo_and_ok(void **state) {
         assert_int_equal(f->d->counters.messages_failed, 0);
         assert_int_equal(f->d->counters.retries, 0);
         assert_null(f->d->last_error);
-        assert_null(f->fake->meta.inflight);
-        assert_false(f->fake->meta.busy);
+        assert_int_equal(f->fake->meta.n_inflight, 0);
+        assert_false(transport_busy(&f->fake->meta));
 
         cloud = history(f, "SELECT cloud_id FROM delivered WHERE id = ?", ids[1]);
         assert_non_null(cloud);
@@ -440,7 +448,7 @@ static void test_retry_backs_off(void **state) {
         for (unsigned step = 0; step < 6; step++) {
                 uint64_t cap = MIN(BACKOFF_MIN_USEC << step, BACKOFF_MAX_USEC);
 
-                transport_send_done(&f->fake->meta, TRANSPORT_RETRY, NULL, "timeout");
+                transport_send_done(&f->fake->meta, oldest(f), TRANSPORT_RETRY, NULL, "timeout");
                 assert_backoff_within(f, BACKOFF_MIN_USEC, cap);
                 run_quiet(f);
                 assert_string_equal(state_of(f), "backoff");
@@ -460,7 +468,7 @@ static void test_retry_backs_off(void **state) {
         queue(f, "b");
         run_quiet(f);
         assert_int_equal(f->fake->n_send, 8);
-        transport_send_done(&f->fake->meta, TRANSPORT_RETRY, NULL, NULL);
+        transport_send_done(&f->fake->meta, oldest(f), TRANSPORT_RETRY, NULL, NULL);
         assert_backoff_within(f, BACKOFF_MIN_USEC, BACKOFF_MIN_USEC);
         assert_string_equal(f->d->last_error, "sending failed");
         assert_int_equal(f->d->counters.messages_sent, 1);
@@ -482,11 +490,11 @@ static void test_retry_with_default_backoff(void **state) {
         for (unsigned step = 0; step < 12; step++) {
                 if (step > 0) {
                         /* As if the resend were outstanding, without waiting minutes for the timer. */
-                        f->fake->meta.busy = true;
-                        f->fake->meta.inflight = calloc(1, sizeof(OutboxEntry));
-                        assert_non_null(f->fake->meta.inflight);
+                        f->fake->meta.inflight[0] = calloc(1, sizeof(OutboxEntry));
+                        assert_non_null(f->fake->meta.inflight[0]);
+                        f->fake->meta.n_inflight = 1;
                 }
-                transport_send_done(&f->fake->meta, TRANSPORT_RETRY, NULL, "timeout");
+                transport_send_done(&f->fake->meta, oldest(f), TRANSPORT_RETRY, NULL, "timeout");
                 assert_backoff_within(f, defaults.backoff_min_usec,
                                       MIN(defaults.backoff_min_usec << step, defaults.backoff_max_usec));
         }
@@ -655,7 +663,7 @@ static void test_start_failures(void **state) {
         assert_int_equal(f->fake->n_auth, 1);
         assert_string_equal(state_of(f), "backoff");
         assert_string_equal(f->d->last_error, "cannot start authentication");
-        assert_false(f->fake->meta.busy);
+        assert_false(transport_busy(&f->fake->meta));
         assert_int_equal(f->d->counters.retries, 1); /* a failed authentication is a retry too */
 
         f->fake->auth_error = 0;
@@ -666,8 +674,8 @@ static void test_start_failures(void **state) {
         assert_string_equal(state_of(f), "backoff");
         assert_string_equal(f->d->last_error, "cannot send the message");
         assert_int_equal(f->d->counters.retries, 2);
-        assert_null(f->fake->meta.inflight);
-        assert_false(f->fake->meta.busy);
+        assert_int_equal(f->fake->meta.n_inflight, 0);
+        assert_false(transport_busy(&f->fake->meta));
 
         f->fake->send_error = 0;
         fire_backoff(f, 2, 2);
@@ -746,6 +754,167 @@ static void test_reauthenticate_abandons_outstanding(void **state) {
         assert_string_equal(state_of(f), "idle");
 }
 
+/* The outstanding send of message id. */
+static const OutboxEntry *inflight_of(Fixture *f, uint64_t id) {
+        for (size_t i = 0; i < f->fake->meta.n_inflight; i++)
+                if (f->fake->meta.inflight[i]->id == id)
+                        return f->fake->meta.inflight[i];
+        fail_msg("message %" PRIu64 " is not in flight", id);
+        return NULL;
+}
+
+static void complete(Fixture *f, uint64_t id, TransportResult result, const char *error) {
+        transport_send_done(&f->fake->meta, inflight_of(f, id), result, result == TRANSPORT_OK ? "c" : NULL, error);
+        run_quiet(f);
+}
+
+static void set_window(Fixture *f, unsigned n) {
+        f->m->config.max_in_flight = n;
+        transport_configure(&f->fake->meta, &f->m->config);
+        run_quiet(f);
+}
+
+/* MaxInFlight=4: four sends leave at once, in order, one per query batch; a completion in any order frees a
+ * slot for the next message. */
+static void test_window_fills_and_slides(void **state) {
+        Fixture *f = *state;
+        uint64_t ids[10];
+
+        set_window(f, 4);
+        for (unsigned i = 0; i < 10; i++)
+                ids[i] = queue(f, "m");
+        run_quiet(f);
+        auth_done(f, TRANSPORT_OK, NULL);
+        assert_int_equal(f->fake->n_send, 4);
+        for (unsigned i = 0; i < 4; i++)
+                assert_int_equal(f->fake->sent[i], ids[i]);
+        assert_int_equal(f->fake->meta.n_inflight, 4);
+
+        /* Out of order: the third is acknowledged first. */
+        complete(f, ids[2], TRANSPORT_OK, NULL);
+        assert_int_equal(f->fake->n_send, 5);
+        assert_int_equal(f->fake->sent[4], ids[4]);
+        complete(f, ids[0], TRANSPORT_OK, NULL);
+        complete(f, ids[1], TRANSPORT_OK, NULL);
+        assert_int_equal(f->fake->n_send, 7);
+        assert_int_equal(f->fake->sent[5], ids[5]);
+        assert_int_equal(f->fake->sent[6], ids[6]);
+
+        /* A smaller window takes effect as sends come back. */
+        set_window(f, 2);
+        complete(f, ids[3], TRANSPORT_OK, NULL);
+        complete(f, ids[4], TRANSPORT_OK, NULL);
+        assert_int_equal(f->fake->n_send, 7);
+        complete(f, ids[5], TRANSPORT_OK, NULL);
+        assert_int_equal(f->fake->n_send, 8);
+        assert_int_equal(f->fake->sent[7], ids[7]);
+        for (unsigned i = 6; i < 10; i++)
+                complete(f, ids[i], TRANSPORT_OK, NULL);
+        assert_int_equal(f->fake->n_send, 10);
+        assert_int_equal(outbox_count(f->m->outbox), 0);
+        assert_int_equal(f->d->counters.messages_sent, 10);
+        assert_int_equal(f->d->counters.retries, 0);
+        assert_string_equal(state_of(f), "idle");
+}
+
+/* A failed send stops the window: the rest come back, then one backoff, then the failed message leaves again
+ * first and the window fills behind it; nothing is lost or sent twice except the failed one. */
+static void test_window_retry(void **state) {
+        Fixture *f = *state;
+        uint64_t ids[6];
+
+        set_window(f, 3);
+        for (unsigned i = 0; i < 6; i++)
+                ids[i] = queue(f, "m");
+        run_quiet(f);
+        auth_done(f, TRANSPORT_OK, NULL);
+        assert_int_equal(f->fake->n_send, 3);
+
+        complete(f, ids[1], TRANSPORT_RETRY, "the cloud answered 5.03");
+        assert_int_equal(f->fake->n_send, 3); /* stalled: nothing new */
+        assert_null(f->fake->meta.backoff_timer);
+        complete(f, ids[0], TRANSPORT_OK, NULL);
+        assert_int_equal(f->fake->n_send, 3);
+        complete(f, ids[2], TRANSPORT_OK, NULL);
+        assert_string_equal(state_of(f), "backoff");
+        assert_string_equal(f->d->last_error, "the cloud answered 5.03");
+        assert_int_equal(f->d->counters.retries, 1);
+
+        fire_backoff(f, 1, 6);
+        assert_int_equal(f->fake->sent[3], ids[1]);
+        assert_int_equal(f->fake->sent[4], ids[3]);
+        assert_int_equal(f->fake->sent[5], ids[4]);
+        for (unsigned i = 1; i < 6; i++)
+                if (i != 2)
+                        complete(f, ids[i], TRANSPORT_OK, NULL);
+        assert_int_equal(outbox_count(f->m->outbox), 0);
+        assert_int_equal(f->d->counters.messages_sent, 6);
+        assert_null(f->d->last_error);
+}
+
+/* A rejected token: no new sends and no authentication while publishes with the old token are outstanding;
+ * one authentication for the whole window, then everything again in order. */
+static void test_window_reauth(void **state) {
+        Fixture *f = *state;
+        uint64_t ids[4];
+
+        set_window(f, 4);
+        for (unsigned i = 0; i < 4; i++)
+                ids[i] = queue(f, "m");
+        run_quiet(f);
+        auth_done(f, TRANSPORT_OK, NULL);
+        assert_int_equal(f->fake->n_send, 4);
+
+        complete(f, ids[2], TRANSPORT_REAUTH, "the cloud answered 4.01");
+        complete(f, ids[0], TRANSPORT_OK, NULL);
+        assert_int_equal(f->fake->n_auth, 1);
+        complete(f, ids[1], TRANSPORT_REAUTH, "the cloud answered 4.01");
+        assert_int_equal(f->fake->n_auth, 1);
+        complete(f, ids[3], TRANSPORT_REAUTH, "the cloud answered 4.01");
+        assert_int_equal(f->fake->n_auth, 2);
+        assert_int_equal(f->fake->n_send, 4);
+        assert_int_equal(f->d->counters.retries, 3);
+
+        auth_done(f, TRANSPORT_OK, NULL);
+        assert_int_equal(f->d->counters.reauthentications, 1);
+        assert_int_equal(f->fake->n_send, 7);
+        assert_int_equal(f->fake->sent[4], ids[1]);
+        assert_int_equal(f->fake->sent[5], ids[2]);
+        assert_int_equal(f->fake->sent[6], ids[3]);
+        for (unsigned i = 1; i < 4; i++)
+                complete(f, ids[i], TRANSPORT_OK, NULL);
+        assert_int_equal(outbox_count(f->m->outbox), 0);
+}
+
+/* Flush abandons the whole window: each outstanding message counts as a retry and all leave again at once. */
+static void test_window_flush(void **state) {
+        Fixture *f = *state;
+        uint64_t ids[5];
+
+        set_window(f, 4);
+        for (unsigned i = 0; i < 5; i++)
+                ids[i] = queue(f, "m");
+        run_quiet(f);
+        auth_done(f, TRANSPORT_OK, NULL);
+        complete(f, ids[1], TRANSPORT_OK, NULL);
+        assert_int_equal(f->fake->n_send, 5);
+
+        transport_flush(&f->fake->meta);
+        run_quiet(f);
+        assert_int_equal(f->fake->n_disconnect, 1);
+        assert_int_equal(f->d->counters.retries, 4);
+        assert_int_equal(f->fake->n_send, 9);
+        assert_int_equal(f->fake->sent[5], ids[0]);
+        assert_int_equal(f->fake->sent[6], ids[2]);
+        assert_int_equal(f->fake->sent[7], ids[3]);
+        assert_int_equal(f->fake->sent[8], ids[4]);
+        for (unsigned i = 0; i < 5; i++)
+                if (i != 1)
+                        complete(f, ids[i], TRANSPORT_OK, NULL);
+        assert_int_equal(outbox_count(f->m->outbox), 0);
+        assert_int_equal(f->d->counters.messages_sent, 5);
+}
+
 static void test_offline(void **state) {
         Fixture *f = *state;
 
@@ -793,6 +962,10 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_start_failures, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_flush_abandons_outstanding, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_reauthenticate_abandons_outstanding, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_window_fills_and_slides, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_window_retry, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_window_reauth, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_window_flush, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_offline, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_max_payload, setup, teardown),
         };
