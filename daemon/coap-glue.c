@@ -13,6 +13,7 @@
 #define COAP_GLUE_MTU 1280 /* the platform's PDU limit (PROTOCOL.md A.13) */
 /* libcoap 4.3.1 starts GnuTLS's DTLS retransmission timer at 1 s (COAP_DTLS_RETRANSMIT_MS). */
 #define DTLS_FIRST_RETRANSMIT_USEC (1000 * 1000ULL)
+#define ACK_RANDOM_PERMILLE 1500ULL /* RFC 7252's ACK_RANDOM_FACTOR */
 
 typedef struct GlueRequest {
         CoapGlueSession *session;
@@ -21,6 +22,10 @@ typedef struct GlueRequest {
         coap_glue_reply_t cb;             /* NULL: the slot is free */
         void *userdata;
         sd_event_source *deadline_source; /* enabled only while the request is outstanding */
+        size_t size;                      /* of the datagram, as each retransmission sends it again */
+        uint64_t sent_usec;               /* when it left (monotonic), 0 while it waits for the DTLS handshake */
+        uint64_t first_timeout_usec;      /* its first retransmission timeout: the ACK_TIMEOUT it was sent with */
+        unsigned retransmissions;         /* counted so far */
 } GlueRequest;
 
 struct CoapGlueSession {
@@ -34,7 +39,11 @@ struct CoapGlueSession {
         bool hello_done;          /* the server's whole flight up to ServerHelloDone arrived */
         uint32_t next_token;
         uint64_t heard_usec;      /* when the peer was last heard from (monotonic): a response, or the handshake */
+        uint64_t ack_timeout_usec; /* the ACK_TIMEOUT the session holds now (set per request) */
+        coap_glue_retransmit_t on_retransmit;
         bool *freed;              /* set when the session is freed inside a callback */
+        unsigned n_outstanding;
+        CoapGlueSession *prev, *next; /* the glue's sessions */
         GlueRequest requests[COAP_GLUE_NSTART_MAX];
 };
 
@@ -45,6 +54,7 @@ struct CoapGlue {
         sd_event_source *timer_source;
         sd_event_source *release_source;
         coap_session_t **released;  /* sessions to drop outside libcoap's dispatch */
+        CoapGlueSession *sessions;
         size_t n_released;
         unsigned ack_timeout_ms;     /* RFC 7252 ACK_TIMEOUT for new sessions */
 };
@@ -74,8 +84,21 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         return 0;
 }
 
-static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
-        coap_glue_process(userdata);
+static void session_account(CoapGlueSession *s, uint64_t now);
+
+/* libcoap retransmits from its timer: what it sent is counted after it ran. A handler may free the session it is
+ * called for, so the next one is taken first. */
+static int on_timer(sd_event_source *source, uint64_t usec, void *userdata) {
+        CoapGlue *g = userdata;
+        uint64_t now;
+
+        coap_glue_process(g);
+        now = now_monotonic_usec();
+        for (CoapGlueSession *s = g->sessions, *next; s; s = next) {
+                next = s->next;
+                if (s->n_outstanding > 0)
+                        session_account(s, now);
+        }
         return 0;
 }
 
@@ -93,10 +116,36 @@ static int on_release(sd_event_source *s, void *userdata) {
         return 0;
 }
 
-static void request_complete(GlueRequest *q, const coap_pdu_t *reply, int error) {
-        coap_glue_reply_t cb = q->cb;
+/* libcoap retransmits a confirmable request that is not acknowledged after its first timeout T, then after 2T,
+ * 4T and 8T more (RFC 7252 4.2), from inside coap_io_process(), and says nothing about it. With
+ * ACK_RANDOM_FACTOR at 1 and the random part chosen here per request (see coap_glue_send()), T is known, so the
+ * retransmissions made by now are known too: each is reported once, as it happens, to the session's handler.
+ * A tolerance of 2 ms covers libcoap's millisecond ticks. */
+static void request_account(GlueRequest *q, uint64_t now) {
+        CoapGlueSession *s = q->session;
+        unsigned max = coap_session_get_max_retransmit(s->session), due = 0;
 
+        if (!q->cb || q->sent_usec == 0)
+                return;
+        while (due < max && now + 2000 >= q->sent_usec + ((2ULL << due) - 1) * q->first_timeout_usec)
+                due++;
+        for (; q->retransmissions < due; q->retransmissions++)
+                if (s->on_retransmit)
+                        s->on_retransmit(q->userdata, q->size);
+}
+
+static void session_account(CoapGlueSession *s, uint64_t now) {
+        for (size_t i = 0; i < COAP_GLUE_NSTART_MAX; i++)
+                request_account(&s->requests[i], now);
+}
+
+static void request_complete(GlueRequest *q, const coap_pdu_t *reply, int error) {
+        coap_glue_reply_t cb;
+
+        request_account(q, now_monotonic_usec());
+        cb = q->cb;
         q->cb = NULL;
+        q->session->n_outstanding--;
         (void) sd_event_source_set_enabled(q->deadline_source, SD_EVENT_OFF);
         cb(q->userdata, reply, error);
 }
@@ -137,22 +186,18 @@ static void session_fail(CoapGlueSession *s, int error) {
  * request is acknowledged, its response lost for good) ends the same way, as does a handshake that hangs.
  * EXCHANGE_LIFETIME (247 s) is how long a receiver must remember a message id, with a 100 s worst-case latency
  * each way: a bound for deduplication, not for how long a queue should wait behind one request. The
- * parameters are the session's own, as libcoap retransmits with them (MAX_RETRANSMIT and ACK_RANDOM_FACTOR stay
- * at RFC 7252's defaults). */
-static uint64_t exchange_deadline_usec(const coap_session_t *session) {
-        coap_fixed_point_t ack = coap_session_get_ack_timeout(session);
-        coap_fixed_point_t factor = coap_session_get_ack_random_factor(session);
-        uint64_t ack_ms = ack.integer_part * 1000ULL + ack.fractional_part;
-        uint64_t factor_permille = factor.integer_part * 1000ULL + factor.fractional_part;
-
-        return ack_ms * ((2ULL << coap_session_get_max_retransmit(session)) - 1) * factor_permille;
+ * parameters are RFC 7252's (ACK_RANDOM_FACTOR 1.5, MAX_RETRANSMIT the session's), with CoapAckTimeoutMSec=:
+ * coap_glue_send() draws each request's first timeout from that range itself. */
+static uint64_t exchange_deadline_usec(const CoapGlueSession *s) {
+        return s->glue->ack_timeout_ms * ((2ULL << coap_session_get_max_retransmit(s->session)) - 1) *
+               ACK_RANDOM_PERMILLE;
 }
 
 static int on_deadline(sd_event_source *source, uint64_t usec, void *userdata) {
         GlueRequest *q = userdata;
 
         log_debug("No response within %.1f s: the CoAP request is abandoned.",
-                  (double) exchange_deadline_usec(q->session->session) / 1e6);
+                  (double) exchange_deadline_usec(q->session) / 1e6);
         /* The callback may free the session (and this source, which sd-event allows during its dispatch). */
         request_complete(q, NULL, -ETIMEDOUT);
         return 0;
@@ -160,7 +205,7 @@ static int on_deadline(sd_event_source *source, uint64_t usec, void *userdata) {
 
 static int deadline_arm(GlueRequest *q) {
         CoapGlueSession *s = q->session;
-        uint64_t usec = exchange_deadline_usec(s->session);
+        uint64_t usec = exchange_deadline_usec(s);
         int r;
 
         if (!q->deadline_source) {
@@ -186,9 +231,19 @@ static int on_event(coap_session_t *session, const coap_event_t event) {
         if (!s || event != COAP_EVENT_DTLS_CONNECTED)
                 return 0;
         s->heard_usec = now_monotonic_usec();
-        for (size_t i = 0; i < COAP_GLUE_NSTART_MAX; i++)
-                if (s->requests[i].cb && deadline_arm(&s->requests[i]) < 0)
+        for (size_t i = 0; i < COAP_GLUE_NSTART_MAX; i++) {
+                GlueRequest *q = &s->requests[i];
+
+                if (!q->cb)
+                        continue;
+                /* Held back by libcoap until now, sent with the ACK_TIMEOUT the session holds now. */
+                if (q->sent_usec == 0) {
+                        q->sent_usec = s->heard_usec;
+                        q->first_timeout_usec = s->ack_timeout_usec;
+                }
+                if (deadline_arm(q) < 0)
                         log_debug("Cannot re-arm a CoAP request's deadline; the one from before the handshake stays.");
+        }
         return 0;
 }
 
@@ -412,6 +467,14 @@ static coap_session_t *new_psk_session(CoapGlueSession *s, const coap_address_t 
         return coap_new_client_session_psk2(s->glue->ctx, NULL, dst, COAP_PROTO_DTLS, &psk);
 }
 
+static void session_set_ack_timeout(CoapGlueSession *s, uint64_t ms) {
+        coap_session_set_ack_timeout(s->session, (coap_fixed_point_t) {
+                                                         .integer_part = (uint16_t) (ms / 1000),
+                                                         .fractional_part = (uint16_t) (ms % 1000),
+                                                 });
+        s->ack_timeout_usec = ms * 1000;
+}
+
 static int session_new(CoapGlue *g, const char *endpoint, uint16_t default_port, const CoapGlueDtls *dtls,
                        CoapGlueSession **ret) {
         _cleanup_free_ char *host = NULL;
@@ -450,10 +513,13 @@ static int session_new(CoapGlue *g, const char *endpoint, uint16_t default_port,
         }
         coap_session_set_app_data(s->session, s);
         coap_session_set_mtu(s->session, COAP_GLUE_MTU);
-        coap_session_set_ack_timeout(s->session, (coap_fixed_point_t) {
-                                                         .integer_part = (uint16_t) (g->ack_timeout_ms / 1000),
-                                                         .fractional_part = (uint16_t) (g->ack_timeout_ms % 1000),
-                                                 });
+        /* The random part of the first timeout is drawn per request by coap_glue_send(). */
+        coap_session_set_ack_random_factor(s->session, (coap_fixed_point_t) { .integer_part = 1 });
+        session_set_ack_timeout(s, g->ack_timeout_ms);
+        s->next = g->sessions;
+        if (g->sessions)
+                g->sessions->prev = s;
+        g->sessions = s;
         if (s->security == COAP_GLUE_PSK)
                 watch_handshake(s);
         (void) coap_prng(&s->next_token, sizeof(s->next_token));
@@ -492,6 +558,12 @@ CoapGlueSession *coap_glue_session_free(CoapGlueSession *s) {
                 sd_event_source_disable_unref(s->requests[i].deadline_source);
         if (s->freed)
                 *s->freed = true;
+        if (s->prev)
+                s->prev->next = s->next;
+        else
+                g->sessions = s->next;
+        if (s->next)
+                s->next->prev = s->prev;
         free(s->hostname);
         free(s);
         return NULL;
@@ -522,6 +594,10 @@ size_t coap_glue_pdu_size(const coap_pdu_t *pdu) {
         return n;
 }
 
+void coap_glue_session_set_retransmit_handler(CoapGlueSession *s, coap_glue_retransmit_t handler) {
+        s->on_retransmit = handler;
+}
+
 void coap_glue_session_set_nstart(CoapGlueSession *s, unsigned n) {
         coap_session_set_nstart(s->session, (uint16_t) CLAMP(n, 1u, (unsigned) COAP_GLUE_NSTART_MAX));
 }
@@ -534,6 +610,7 @@ int coap_glue_send(CoapGlueSession *s, coap_pdu_t *pdu, coap_glue_reply_t cb, vo
         coap_bin_const_t tok = coap_pdu_get_token(pdu);
         size_t size = coap_glue_pdu_size(pdu);
         GlueRequest *q = NULL;
+        uint32_t rnd = 0;
         int r;
 
         for (size_t i = 0; i < COAP_GLUE_NSTART_MAX && !q; i++)
@@ -550,13 +627,23 @@ int coap_glue_send(CoapGlueSession *s, coap_pdu_t *pdu, coap_glue_reply_t cb, vo
                 coap_delete_pdu(pdu);
                 return r;
         }
+        /* RFC 7252 4.2: the first timeout is random between ACK_TIMEOUT and ACK_TIMEOUT x ACK_RANDOM_FACTOR. It
+         * is drawn here and the session's factor is 1, so that what libcoap retransmits is known (request_account()). */
+        (void) coap_prng(&rnd, sizeof(rnd));
+        session_set_ack_timeout(s, s->glue->ack_timeout_ms + s->glue->ack_timeout_ms *
+                                                                     (rnd % (ACK_RANDOM_PERMILLE - 1000 + 1)) / 1000);
         q->cb = cb;
         q->userdata = userdata;
+        q->size = size;
+        q->retransmissions = 0;
+        q->first_timeout_usec = s->ack_timeout_usec;
+        q->sent_usec = coap_session_get_state(s->session) == COAP_SESSION_STATE_ESTABLISHED ? now_monotonic_usec() : 0;
         if (coap_send(s->session, pdu) == COAP_INVALID_MID) {
                 q->cb = NULL;
                 (void) sd_event_source_set_enabled(q->deadline_source, SD_EVENT_OFF);
                 return -EIO;
         }
+        s->n_outstanding++;
         coap_glue_rearm(s->glue);
         return (int) size;
 }

@@ -18,6 +18,8 @@ typedef struct CoapGlueSession CoapGlueSession;
  * exchange deadline, see coap_glue_send()), -ECONNREFUSED (ICMP or RST), -EACCES (PSK handshake refused: identity or key wrong), -EKEYREJECTED (the server's certificate failed
  * verification), -EPROTO (another DTLS failure), -ECONNRESET (session lost). */
 typedef void (*coap_glue_reply_t)(void *userdata, const coap_pdu_t *reply, int error);
+/* libcoap retransmitted the request sent with userdata (size bytes, as coap_glue_send() returned). */
+typedef void (*coap_glue_retransmit_t)(void *userdata, size_t size);
 
 /* ack_timeout_ms: RFC 7252's ACK_TIMEOUT for the sessions to come (CoapAckTimeoutMSec=). */
 int coap_glue_new(sd_event *event, unsigned ack_timeout_ms, CoapGlue **ret);
@@ -49,6 +51,8 @@ int coap_glue_session_new_dtls(CoapGlue *g, const char *endpoint, uint16_t defau
 CoapGlueSession *coap_glue_session_free(CoapGlueSession *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(CoapGlueSession *, coap_glue_session_free);
 
+/* Who hears of retransmissions (none by default). */
+void coap_glue_session_set_retransmit_handler(CoapGlueSession *s, coap_glue_retransmit_t handler);
 /* RFC 7252's NSTART: how many confirmable requests may be outstanding before libcoap holds further ones back
  * (1..COAP_GLUE_NSTART_MAX). */
 void coap_glue_session_set_nstart(CoapGlueSession *s, unsigned n);

@@ -57,6 +57,12 @@ static void coap_check_idle(TransportCoap *c) {
         coap_drop_session(c);
 }
 
+static void on_retransmit(void *userdata, size_t size) {
+        CoapRequest *req = userdata;
+
+        transport_count_retransmission(&req->coap->meta, size);
+}
+
 /* Opens the session if needed and picks a free request slot and the request's token. */
 static int coap_request_start(TransportCoap *c, const OutboxEntry *e, uint8_t token[static COAP_MSG_TOKEN_SIZE],
                               CoapRequest **ret) {
@@ -73,6 +79,7 @@ static int coap_request_start(TransportCoap *c, const OutboxEntry *e, uint8_t to
                 r = c->ops->open(c);
                 if (r < 0)
                         return r;
+                coap_glue_session_set_retransmit_handler(c->session, on_retransmit);
                 c->unreadable_logged = false;
         }
         coap_glue_session_set_nstart(c->session, c->meta.window);

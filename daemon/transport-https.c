@@ -351,6 +351,13 @@ static int https_send(Transport *t, const OutboxEntry *e) {
         return https_start(q, e->payload, e->payload_len);
 }
 
+static void https_window_changed(Transport *t) {
+        Https *h = (Https *) t;
+
+        if (h->glue && curl_glue_set_connections(h->glue, t->window) < 0)
+                log_device_warning(device_name(t->device), "Cannot change libcurl's connection limit.");
+}
+
 static size_t https_max_payload(const Identity *id, const char *topic) {
         return HTTPS_MAX_PAYLOAD;
 }
@@ -363,5 +370,6 @@ const TransportVTable transport_https_vtable = {
         .send = https_send,
         .reset = https_reset,
         .disconnect = https_disconnect,
+        .window_changed = https_window_changed,
         .max_payload = https_max_payload,
 };

@@ -412,12 +412,17 @@ void transport_token_reused(Transport *t) {
 }
 
 void transport_configure(Transport *t, const Config *c) {
-        unsigned window = t->device->identity->max_in_flight ?: c->max_in_flight;
+        unsigned window = t->device->identity->max_in_flight ?: (unsigned) c->max_in_flight;
 
         t->backoff_min_usec = c->backoff_min_usec;
         t->backoff_max_usec = c->backoff_max_usec;
         /* A smaller window takes effect as what is outstanding comes back. */
-        t->window = CLAMP(window, 1u, (unsigned) TRANSPORT_WINDOW_MAX);
+        window = CLAMP(window, 1u, (unsigned) TRANSPORT_WINDOW_MAX);
+        if (window != t->window) {
+                t->window = window;
+                if (t->vtable->window_changed)
+                        t->vtable->window_changed(t);
+        }
         transport_kick(t);
 }
 
@@ -515,6 +520,12 @@ int transport_fail_queued(Transport *t, const char *reason, uint64_t *ret_count)
 void transport_count_bytes(Transport *t, size_t out, size_t in) {
         t->device->counters.bytes_out += out;
         t->device->counters.bytes_in += in;
+        device_property_changed(t->device, DEVICE_PROP_COUNTERS);
+}
+
+void transport_count_retransmission(Transport *t, size_t out) {
+        t->device->counters.retries++;
+        t->device->counters.bytes_out += out;
         device_property_changed(t->device, DEVICE_PROP_COUNTERS);
 }
 

@@ -40,6 +40,8 @@ typedef struct TransportVTable {
         /* Optional: drop the network session and abandon everything outstanding on it (no completion is ever
          * reported for it), keeping the credentials. Used when the uplink goes away or changes its address. */
         void (*disconnect)(Transport *t);
+        /* Optional: t->window changed (a reload). */
+        void (*window_changed)(Transport *t);
         /* Largest payload one message to topic may carry. */
         size_t (*max_payload)(const Identity *id, const char *topic);
 } TransportVTable;
@@ -122,3 +124,5 @@ void transport_token_reused(Transport *t);
 
 /* Wire statistics, reported by implementations. */
 void transport_count_bytes(Transport *t, size_t out, size_t in);
+/* A request went out again (a CoAP retransmission): counted in Retries and BytesOut. */
+void transport_count_retransmission(Transport *t, size_t out);

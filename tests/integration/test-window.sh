@@ -75,4 +75,17 @@ for d in win8 win4; do
         st=$(device_prop "$d" State)
         [[ $st == *idle* ]] || fail "$d ends in State $st (LastError: $(device_prop "$d" LastError))"
 done
+# Retries counts libcoap's own retransmissions: over plain UDP every datagram the relay got from iotpubd is a
+# publish, an /auth or one of their retransmissions.
+if [[ $HARNESS_TRANSPORT == coap-aes ]]; then
+        kill -USR1 "$RELAY_PID"
+        wait_for --timeout=5 grep -q '^up ' "$RELAY_OUT" || fail "udp-relay printed no counters"
+        up_in=$(grep '^up ' "$RELAY_OUT" | tail -n1 | sed -n 's/.* in=\([0-9]*\).*/\1/p')
+        want=0
+        for d in win8 win4; do
+                want=$((want + $(device_prop "$d" MessagesSent) + $(device_prop "$d" Retries) + 1 +
+                        $(device_prop "$d" Reauthentications)))
+        done
+        assert_eq "$up_in" "$want" "datagrams from iotpubd (relay) = messages + Retries + authentications"
+fi
 harness_log "summary: $COUNT messages each through MaxInFlight=8 and 4, none lost"
