@@ -103,6 +103,10 @@ $(B)/tests/bin/%: $(B)/obj/tests/tools/%.o $(LIBSHARED)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(SHARED_PKGS)) -lm
 
+# The relays' shared link emulation (tests/tools/link/: shaping, black holes, options) is linked into both.
+LINK_SRC := $(wildcard tests/tools/link/*.c)
+$(B)/tests/bin/udp-relay $(B)/tests/bin/tcp-relay: $(call obj,$(LINK_SRC))
+
 $(B)/tests/bin/%: $(B)/obj/tests/integration/%.o $(LIBSHARED)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(SHARED_PKGS)) -lm
