@@ -568,3 +568,47 @@ record_promise() {
         for kv in $line; do figure "${kv%%=*}" "${kv#*=}"; done
         return $rc
 }
+
+# --- Link emulation (tests/tools/udp-relay and tcp-relay: delay, rate, loss, NAT, black holes).
+# start_relay udp|tcp NAME --target=ADDR:PORT [ARGS...]: a relay on a free loopback port unless --listen= is
+# given; sets RELAY_PID[NAME], RELAY_PORT[NAME] and RELAY_OUT[NAME] (its stdout, where its event lines go).
+declare -gA RELAY_PID=() RELAY_PORT=() RELAY_OUT=()
+start_relay() {
+        local kind=$1 name=$2 out port
+        shift 2
+        harness_next
+        out=$LOGDIR/$kind-relay.$name.$HARNESS_SEQ.out
+        [[ " $* " == *" --listen="* ]] || set -- --listen=127.0.0.1:0 "$@"
+        RELAY_PID[$name]=$("$WAIT_READY" --timeout=10 --stdout="$out" --stderr="${out%.out}.err" -- \
+                "$IOTPUB_BUILD/tests/bin/$kind-relay" "$@") || fail "$kind-relay $name did not become ready"
+        harness_register "${RELAY_PID[$name]}" "$kind-relay $name"
+        read -r _ _ port <"$out"
+        [[ $port =~ ^[0-9]+$ ]] || fail "$kind-relay $name printed no 'relay ADDR PORT' line"
+        RELAY_PORT[$name]=$port RELAY_OUT[$name]=$out
+}
+stop_relay() {
+        harness_stop_pid "${RELAY_PID[$1]}" "relay $1" || fail "relay $1 did not exit on SIGTERM"
+        harness_unregister "${RELAY_PID[$1]}"
+}
+# relay_dump NAME: the relay prints its counters (SIGUSR1); returns once the dump is complete.
+relay_dump() {
+        local n
+        n=$(grep -c '^dump ' "${RELAY_OUT[$1]}" || true)
+        kill -USR1 "${RELAY_PID[$1]}"
+        wait_for --timeout=5 harness_relay_dumped "${RELAY_OUT[$1]}" $((n + 1)) || fail "relay $1 printed no counters"
+}
+harness_relay_dumped() { (($(grep -c '^dump ' "$1") >= $2)); }
+# relay_get NAME WORD KEY: KEY's value on the relay's last output line that starts with WORD ("" if none), e.g.
+# relay_get r up bytes_out after relay_dump, or relay_get r first-up real_us.
+relay_get() {
+        awk -v w="$2" -v k="$3" '$1 == w { for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == k) v = kv[2] } }
+                END { print v }' "${RELAY_OUT[$1]}"
+}
+# relay_blackhole_toggle NAME: SIGUSR2, and waits for the relay's "blackhole on|off" line saying so.
+relay_blackhole_toggle() {
+        local n
+        n=$(grep -c '^blackhole \(on\|off\) ' "${RELAY_OUT[$1]}" || true)
+        kill -USR2 "${RELAY_PID[$1]}"
+        wait_for --timeout=5 harness_relay_switched "${RELAY_OUT[$1]}" $((n + 1)) || fail "relay $1 did not switch"
+}
+harness_relay_switched() { (($(grep -c '^blackhole \(on\|off\) ' "$1") >= $2)); }
