@@ -168,10 +168,12 @@ wait_for() {
 
 bctl() { busctl --address="$BUS" "$@"; }
 
-# start_bus [OWNER]: private dbus-daemon from dbus/test-bus.conf.in; exports BUS.
+# start_bus [OWNER]: private dbus-daemon from dbus/test-bus.conf.in; exports BUS. Its socket and files go in
+# $HARNESS_BUS_DIR when set (one directory per bus, for a script that runs several daemons), else $HARNESS_DIR.
 start_bus() {
-        local owner=${1:-root} conf=$HARNESS_DIR/bus.conf addr=$HARNESS_DIR/bus.address pid
-        sed -e "s|@SOCKET@|$HARNESS_DIR/bus.sock|g" -e "s|@OWNER@|$owner|g" \
+        local owner=${1:-root} dir=${HARNESS_BUS_DIR:-$HARNESS_DIR} pid
+        local conf=$dir/bus.conf addr=$dir/bus.address
+        sed -e "s|@SOCKET@|$dir/bus.sock|g" -e "s|@OWNER@|$owner|g" \
                 -e "s|@POLICY@|$IOTPUB_TOP/dbus/org.iotpub1.conf|g" "$IOTPUB_TOP/dbus/test-bus.conf.in" >"$conf"
         : >"$addr"
         dbus-daemon --config-file="$conf" --nofork --print-address=3 3>"$addr" </dev/null \
@@ -314,11 +316,16 @@ stop_cloudsim() {
 
 # start_daemon [ARGS...]: iotpubd at debug level; exports DAEMON_PID and DAEMON_LOG (its stderr).
 start_daemon() {
+        try_start_daemon "$@" || fail "iotpubd did not become ready (see ${DAEMON_LOG#"$HARNESS_DIR"/})"
+}
+# try_start_daemon [ARGS...]: the same, but returns 1 when iotpubd does not become ready (e.g. refuses its
+# configuration), with nothing left running.
+try_start_daemon() {
         harness_next
         DAEMON_LOG=$LOGDIR/iotpubd.$HARNESS_SEQ.err
         DAEMON_PID=$("$WAIT_READY" --timeout="$HARNESS_READY_TIMEOUT" --stdout="$LOGDIR/iotpubd.$HARNESS_SEQ.out" \
                 --stderr="$DAEMON_LOG" -- "${HARNESS_WRAPPER[@]}" "$IOTPUBD" --bus-address="$BUS" \
-                --config-dir="$CONFDIR" --state-dir="$STATEDIR" --log-level=debug "$@") || fail "iotpubd did not become ready (see ${DAEMON_LOG#"$HARNESS_DIR"/})"
+                --config-dir="$CONFDIR" --state-dir="$STATEDIR" --log-level=debug "$@") || return 1
         harness_register "$DAEMON_PID" iotpubd
         export DAEMON_PID DAEMON_LOG
         bctl call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus GetNameOwner s org.iotpub1 \
