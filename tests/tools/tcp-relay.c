@@ -64,20 +64,20 @@ static uint64_t accepted, failed, dumps;
 
 static void help(void) {
         printf("tcp-relay --listen=ADDR:PORT --target=ADDR:PORT [OPTIONS...]\n"
-               "Relays TCP connections of clients of ADDR:PORT to the target through an emulated carrier link:\n"
-               "the byte stream \"up\" (client to target) and \"down\" is delayed and rate-limited, in order.\n"
-               "Each shaping option also comes as --up-OPTION and --down-OPTION for one direction only.\n"
+               "Relays TCP connections of clients of ADDR:PORT to the target through an emulated carrier\n"
+               "link: the byte stream \"up\" (client to target) and \"down\" is delayed and rate-limited,\n"
+               "in order. Each shaping option also comes as --up-OPTION and --down-OPTION.\n"
                "  --delay-ms=MS|MIN-MAX   one-way delay (with jitter, bytes still arrive in order)\n"
                "  --rate-kbit=KBIT        serialisation rate (1000 bit/s units; 0 = none)\n"
-               "  --blackhole=AT+DUR      hold every byte both ways (and accept no connection) from AT to\n"
-               "                          AT+DUR s after start (repeatable); held bytes leave when it ends\n"
-               "SIGUSR2 toggles the black hole (the last switch, scheduled or not, wins). Loss is not emulated:\n"
-               "TCP would hide it behind its own retransmission. Prints \"relay ADDR PORT\" and notifies\n"
-               "READY=1. Lines on stdout, all KEY=VALUE after a first word: \"blackhole on|off why=... mono_us=N\n"
-               "real_us=N\", and \"first-up after_off_us=N ...\" for the first bytes sent upstream after a black\n"
-               "hole ended. SIGUSR1 prints the counters (\"up ...\", \"down ...\" with bytes_in/bytes_out,\n"
-               "\"conns ...\", \"blackhole ...\", then \"dump n=N mono_us=N real_us=N\"); SIGTERM prints them and\n"
-               "exits 0. IPv6 addresses are written [ADDR]:PORT.\n");
+               "  --blackhole=AT+DUR      hold every byte both ways (and accept no connection) from AT\n"
+               "                          to AT+DUR s after the start (repeatable); then it flows again\n"
+               "SIGUSR2 toggles the black hole (the last switch, scheduled or not, wins). Loss is not\n"
+               "emulated: TCP would hide it behind its own retransmission. Prints \"relay ADDR PORT\" and\n"
+               "notifies READY=1. Lines on stdout, KEY=VALUE after a first word: \"blackhole on|off\n"
+               "why=... mono_us=N real_us=N\", and \"first-up after_off_us=N ...\" for the first bytes\n"
+               "sent upstream after a black hole. SIGUSR1 prints the counters (\"up ...\", \"down ...\"\n"
+               "with bytes_in/bytes_out, \"conns ...\", \"blackhole ...\", then \"dump n=N mono_us=N\n"
+               "real_us=N\"); SIGTERM prints them and exits 0. IPv6: [ADDR]:PORT.\n");
 }
 
 enum { OPT_LINK = 0x100, OPT_LISTEN = LINK_OPT_END(OPT_LINK), OPT_TARGET, OPT_BLACKHOLE };

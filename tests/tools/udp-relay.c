@@ -67,27 +67,28 @@ static uint8_t buf[MAX_DATAGRAM];
 
 static void help(void) {
         printf("udp-relay --listen=ADDR:PORT --target=ADDR:PORT [OPTIONS...]\n"
-               "Relays UDP datagrams between clients of ADDR:PORT (\"up\") and the target (\"down\") through an\n"
-               "emulated carrier link. Each shaping option also comes as --up-OPTION and --down-OPTION for one\n"
-               "direction only.\n"
-               "  --loss=P, --dup=P, --reorder=P   drop, duplicate, hold back P %% of the datagrams (0-100)\n"
+               "Relays UDP datagrams between clients of ADDR:PORT (\"up\") and the target (\"down\")\n"
+               "through an emulated carrier link. Each shaping option also comes as --up-OPTION and\n"
+               "--down-OPTION for one direction only.\n"
+               "  --loss=P, --dup=P, --reorder=P   drop, duplicate, hold back P %% of the datagrams\n"
                "  --delay-ms=MS|MIN-MAX   one-way delay, fixed or uniformly drawn (jitter)\n"
-               "  --rate-kbit=KBIT        serialisation rate (1000 bit/s units): a datagram leaves the link\n"
-               "                          len*8/rate after the previous one, then the delay applies (0 = none)\n"
-               "  --queue-bytes=N         bound of the serialisation queue, drop-tail (default %d; 0 = none)\n"
+               "  --rate-kbit=KBIT        serialisation rate (1000 bit/s units): a datagram leaves the\n"
+               "                          link len*8/rate after the previous one, then the delay applies\n"
+               "  --queue-bytes=N         bound of the serialisation queue, drop-tail (default %d; 0: none)\n"
                "  --seed=N                seed of the loss/dup/reorder/jitter decisions (default 1)\n"
-               "  --nat-timeout=SEC       a client's mapping is forgotten after SEC s without traffic either way:\n"
-               "                          its next datagram leaves from a new upstream port, and replies to the\n"
-               "                          old one are dropped (counted as nat_drops)\n"
-               "  --blackhole=AT+DUR      drop everything both ways from AT to AT+DUR s after start (repeatable)\n"
-               "SIGUSR2 toggles the black hole (the last switch, scheduled or not, wins). Prints \"relay ADDR\n"
-               "PORT\" and notifies READY=1. Lines on stdout, all KEY=VALUE after a first word:\n"
-               "  \"nat map client=PORT upstream=PORT ...\", \"nat forget ...\": mappings made and forgotten;\n"
+               "  --nat-timeout=SEC       a client's mapping is forgotten after SEC s without traffic\n"
+               "                          either way: its next datagram leaves from a new upstream port,\n"
+               "                          and replies to the old one are dropped (counted as nat_drops)\n"
+               "  --blackhole=AT+DUR      drop everything both ways from AT to AT+DUR s after the start\n"
+               "                          (repeatable; decimals allowed)\n"
+               "SIGUSR2 toggles the black hole (the last switch, scheduled or not, wins). Prints \"relay\n"
+               "ADDR PORT\" and notifies READY=1. Lines on stdout, KEY=VALUE after a first word:\n"
+               "  \"nat map|forget client=PORT upstream=PORT ...\": mappings made and forgotten;\n"
                "  \"blackhole on|off why=schedule|signal mono_us=N real_us=N\";\n"
-               "  \"first-up after_off_us=N ...\": the first datagram sent upstream after a black hole ended.\n"
-               "SIGUSR1 prints the counters (\"up ...\", \"down ...\", \"nat ...\", \"blackhole ...\", then \"dump n=N\n"
-               "mono_us=N real_us=N\"); SIGTERM prints them and exits 0. IPv6 addresses are written [ADDR]:PORT.\n"
-               "real_us is CLOCK_REALTIME, comparable with bash's $EPOCHREALTIME.\n",
+               "  \"first-up after_off_us=N ...\": the first datagram upstream after a black hole.\n"
+               "SIGUSR1 prints the counters (\"up ...\", \"down ...\", \"nat ...\", \"blackhole ...\", then\n"
+               "\"dump n=N mono_us=N real_us=N\"); SIGTERM prints them and exits 0. real_us is\n"
+               "CLOCK_REALTIME, comparable with bash's $EPOCHREALTIME. IPv6: [ADDR]:PORT.\n",
                LINK_QUEUE_BYTES_DEFAULT);
 }
 
@@ -329,7 +330,8 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         return arm_timer();
 }
 
-static void enqueue(int dir, const struct sockaddr_storage *client, socklen_t client_len, size_t len, uint64_t due) {
+static void enqueue(int dir, const struct sockaddr_storage *client, socklen_t client_len, size_t len,
+                    uint64_t due) {
         Pending *p;
 
         if (due <= link_now_usec()) {
