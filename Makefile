@@ -103,6 +103,10 @@ $(B)/tests/bin/%: $(B)/obj/tests/tools/%.o $(LIBSHARED)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(SHARED_PKGS)) -lm
 
+# The relays' shared link emulation (tests/tools/link/: shaping, black holes, options) is linked into both.
+LINK_SRC := $(wildcard tests/tools/link/*.c)
+$(B)/tests/bin/udp-relay $(B)/tests/bin/tcp-relay: $(call obj,$(LINK_SRC))
+
 $(B)/tests/bin/%: $(B)/obj/tests/integration/%.o $(LIBSHARED)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(SHARED_PKGS)) -lm
@@ -283,4 +287,11 @@ $(B)/bench/bench-direct-https: $(B)/obj/tests/bench/bench-direct-https.o $(LIBDA
 
 bench: all $(BENCH_BINS) $(B)/tests/bin/wait-ready $(B)/tests/bin/pubclient
 	tests/bench/run.sh $(B)
+# `make bench-field`: iotpubd behind emulated NB-IoT links (udp-relay, tcp-relay): drain times beside the link's
+# limits, recovery after a NAT rebinding and a black hole, bytes per message. Tables to stdout, JSON to
+# build/bench/field.json; FIELD_SMOKE=1 for a quick run (see tests/bench/field.sh for the knobs).
+.PHONY: bench-field
+bench-field: all $(B)/bench/bench-publish $(B)/tests/bin/wait-ready $(B)/tests/bin/pubclient \
+		$(B)/tests/bin/udp-relay $(B)/tests/bin/tcp-relay
+	tests/bench/field.sh $(B)
 # --- end of benchmarks

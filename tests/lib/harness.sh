@@ -168,10 +168,12 @@ wait_for() {
 
 bctl() { busctl --address="$BUS" "$@"; }
 
-# start_bus [OWNER]: private dbus-daemon from dbus/test-bus.conf.in; exports BUS.
+# start_bus [OWNER]: private dbus-daemon from dbus/test-bus.conf.in; exports BUS. Its socket and files go in
+# $HARNESS_BUS_DIR when set (one directory per bus, for a script that runs several daemons), else $HARNESS_DIR.
 start_bus() {
-        local owner=${1:-root} conf=$HARNESS_DIR/bus.conf addr=$HARNESS_DIR/bus.address pid
-        sed -e "s|@SOCKET@|$HARNESS_DIR/bus.sock|g" -e "s|@OWNER@|$owner|g" \
+        local owner=${1:-root} dir=${HARNESS_BUS_DIR:-$HARNESS_DIR} pid
+        local conf=$dir/bus.conf addr=$dir/bus.address
+        sed -e "s|@SOCKET@|$dir/bus.sock|g" -e "s|@OWNER@|$owner|g" \
                 -e "s|@POLICY@|$IOTPUB_TOP/dbus/org.iotpub1.conf|g" "$IOTPUB_TOP/dbus/test-bus.conf.in" >"$conf"
         : >"$addr"
         dbus-daemon --config-file="$conf" --nofork --print-address=3 3>"$addr" </dev/null \
@@ -314,11 +316,16 @@ stop_cloudsim() {
 
 # start_daemon [ARGS...]: iotpubd at debug level; exports DAEMON_PID and DAEMON_LOG (its stderr).
 start_daemon() {
+        try_start_daemon "$@" || fail "iotpubd did not become ready (see ${DAEMON_LOG#"$HARNESS_DIR"/})"
+}
+# try_start_daemon [ARGS...]: the same, but returns 1 when iotpubd does not become ready (e.g. refuses its
+# configuration), with nothing left running.
+try_start_daemon() {
         harness_next
         DAEMON_LOG=$LOGDIR/iotpubd.$HARNESS_SEQ.err
         DAEMON_PID=$("$WAIT_READY" --timeout="$HARNESS_READY_TIMEOUT" --stdout="$LOGDIR/iotpubd.$HARNESS_SEQ.out" \
                 --stderr="$DAEMON_LOG" -- "${HARNESS_WRAPPER[@]}" "$IOTPUBD" --bus-address="$BUS" \
-                --config-dir="$CONFDIR" --state-dir="$STATEDIR" --log-level=debug "$@") || fail "iotpubd did not become ready (see ${DAEMON_LOG#"$HARNESS_DIR"/})"
+                --config-dir="$CONFDIR" --state-dir="$STATEDIR" --log-level=debug "$@") || return 1
         harness_register "$DAEMON_PID" iotpubd
         export DAEMON_PID DAEMON_LOG
         bctl call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus GetNameOwner s org.iotpub1 \
@@ -568,3 +575,47 @@ record_promise() {
         for kv in $line; do figure "${kv%%=*}" "${kv#*=}"; done
         return $rc
 }
+
+# --- Link emulation (tests/tools/udp-relay and tcp-relay: delay, rate, loss, NAT, black holes).
+# start_relay udp|tcp NAME --target=ADDR:PORT [ARGS...]: a relay on a free loopback port unless --listen= is
+# given; sets RELAY_PID[NAME], RELAY_PORT[NAME] and RELAY_OUT[NAME] (its stdout, where its event lines go).
+declare -gA RELAY_PID=() RELAY_PORT=() RELAY_OUT=()
+start_relay() {
+        local kind=$1 name=$2 out port
+        shift 2
+        harness_next
+        out=$LOGDIR/$kind-relay.$name.$HARNESS_SEQ.out
+        [[ " $* " == *" --listen="* ]] || set -- --listen=127.0.0.1:0 "$@"
+        RELAY_PID[$name]=$("$WAIT_READY" --timeout=10 --stdout="$out" --stderr="${out%.out}.err" -- \
+                "$IOTPUB_BUILD/tests/bin/$kind-relay" "$@") || fail "$kind-relay $name did not become ready"
+        harness_register "${RELAY_PID[$name]}" "$kind-relay $name"
+        read -r _ _ port <"$out"
+        [[ $port =~ ^[0-9]+$ ]] || fail "$kind-relay $name printed no 'relay ADDR PORT' line"
+        RELAY_PORT[$name]=$port RELAY_OUT[$name]=$out
+}
+stop_relay() {
+        harness_stop_pid "${RELAY_PID[$1]}" "relay $1" || fail "relay $1 did not exit on SIGTERM"
+        harness_unregister "${RELAY_PID[$1]}"
+}
+# relay_dump NAME: the relay prints its counters (SIGUSR1); returns once the dump is complete.
+relay_dump() {
+        local n
+        n=$(grep -c '^dump ' "${RELAY_OUT[$1]}" || true)
+        kill -USR1 "${RELAY_PID[$1]}"
+        wait_for --timeout=5 harness_relay_dumped "${RELAY_OUT[$1]}" $((n + 1)) || fail "relay $1 printed no counters"
+}
+harness_relay_dumped() { (($(grep -c '^dump ' "$1") >= $2)); }
+# relay_get NAME WORD KEY: KEY's value on the relay's last output line that starts with WORD ("" if none), e.g.
+# relay_get r up bytes_out after relay_dump, or relay_get r first-up real_us.
+relay_get() {
+        awk -v w="$2" -v k="$3" '$1 == w { for (i = 2; i <= NF; i++) { split($i, kv, "="); if (kv[1] == k) v = kv[2] } }
+                END { print v }' "${RELAY_OUT[$1]}"
+}
+# relay_blackhole_toggle NAME: SIGUSR2, and waits for the relay's "blackhole on|off" line saying so.
+relay_blackhole_toggle() {
+        local n
+        n=$(grep -c '^blackhole \(on\|off\) ' "${RELAY_OUT[$1]}" || true)
+        kill -USR2 "${RELAY_PID[$1]}"
+        wait_for --timeout=5 harness_relay_switched "${RELAY_OUT[$1]}" $((n + 1)) || fail "relay $1 did not switch"
+}
+harness_relay_switched() { (($(grep -c '^blackhole \(on\|off\) ' "$1") >= $2)); }

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* udp-relay: a lossy UDP relay for the fault tests. Datagrams from each client go to --target through an
- * upstream socket of their own (so replies find their way back); each direction drops, duplicates, delays and
- * reorders them at the given rates, drawn from a seeded generator. Counters are printed on SIGTERM/SIGUSR1. */
+/* udp-relay: a UDP relay that emulates a carrier link, for the fault tests and the field benchmark. Datagrams
+ * from each client go to --target through an upstream socket of their own (the client's NAT mapping, so replies
+ * find their way back). Each direction shapes them (link/link-shape: rate, loss, duplication, delay, reordering,
+ * from a seeded generator), a black hole drops everything (link/blackhole), and a mapping idle for --nat-timeout
+ * is forgotten as a carrier NAT forgets it. Counters are printed on SIGTERM/SIGUSR1. */
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
-#include <inttypes.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -17,34 +17,27 @@
 #include <sys/socket.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "link/blackhole.h"
+#include "link/link-opts.h"
+#include "link/link-shape.h"
 #include "macro.h"
 
-#define MAX_CLIENTS 64          /* upstream sockets; the least recently used one is recycled */
+#define MAX_CLIENTS 64          /* upstream sockets; a forgotten, else the least recently used one is recycled */
 #define MAX_PENDING 4096        /* delayed datagrams; beyond that a datagram is dropped (counted) */
 #define MAX_DATAGRAM 65536
 #define RECV_BATCH 64           /* datagrams read per wake-up; the rest wait for the next one */
 
-enum { UP, DOWN, N_DIRS };
-static const char *const dir_name[N_DIRS] = { "up", "down" };
-
-typedef struct Faults {
-        double loss, dup, reorder;      /* probabilities 0..1 */
-        unsigned delay_min_ms, delay_max_ms;
-} Faults;
-
-typedef struct Counters {
-        uint64_t in, out, dropped, duplicated, reordered, overflow;
-} Counters;
+static const char *const dir_name[_LINK_DIR_MAX] = { "up", "down" };
 
 typedef struct Client {
         struct sockaddr_storage addr;   /* the client as seen on the listening socket */
         socklen_t addr_len;
-        int fd;                         /* connected to the target */
+        int fd;                         /* connected to the target: the mapping's public port */
         sd_event_source *source;
-        uint64_t last_used;
+        uint64_t last_used;             /* traffic either way through the mapping */
+        bool forgotten;                 /* by the NAT: what still arrives on fd is dropped */
 } Client;
 
 typedef struct Pending {
@@ -56,144 +49,50 @@ typedef struct Pending {
         uint8_t *data;
 } Pending;
 
-static Faults arg_faults[N_DIRS];
-static uint64_t arg_seed = 1;
+static LinkDir arg_link[_LINK_DIR_MAX];
+static uint64_t arg_seed = 1, arg_nat_timeout_usec;
 static struct sockaddr_storage arg_listen, arg_target;
 static socklen_t arg_listen_len, arg_target_len;
 
 static sd_event *event;
 static int listen_fd = -1;
 static Client clients[MAX_CLIENTS];
-static Pending pending[MAX_PENDING + 1];   /* one spare slot keeps enqueue() simple */
+static Pending pending[MAX_PENDING];
 static size_t n_pending;
 static sd_event_source *timer;
-static Counters counters[N_DIRS];
-static uint64_t rng_state;
+static LinkRng rng;
+static Blackhole blackhole;
+static uint64_t nat_mappings, nat_forgotten, dumps;
 static uint8_t buf[MAX_DATAGRAM];
 
-/* splitmix64: small, fast, and the same sequence for the same seed everywhere. */
-static uint64_t rng_next(void) {
-        uint64_t z = (rng_state += UINT64_C(0x9e3779b97f4a7c15));
-
-        z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-        z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-        return z ^ (z >> 31);
-}
-static bool chance(double p) {
-        return p > 0 && (double) (rng_next() >> 11) / (double) (UINT64_C(1) << 53) < p;
-}
-static unsigned rng_between(unsigned lo, unsigned hi) {
-        return hi <= lo ? lo : lo + (unsigned) (rng_next() % (hi - lo + 1));
-}
-
-static uint64_t now_usec(void) {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000 + (uint64_t) ts.tv_nsec / 1000;
-}
-
 static void help(void) {
-        printf("udp-relay --listen=ADDR:PORT --target=ADDR:PORT [--loss=P] [--dup=P] [--reorder=P]\n"
-               "          [--delay-ms=MIN-MAX] [--up-loss=P] [--down-loss=P] [--up-dup=P] [--down-dup=P]\n"
-               "          [--up-reorder=P] [--down-reorder=P] [--up-delay-ms=MIN-MAX] [--down-delay-ms=...]\n"
-               "          [--seed=N]\n"
-               "Relays UDP datagrams between clients of ADDR:PORT (\"up\") and the target (\"down\"),\n"
-               "dropping, duplicating, delaying and reordering them. P is a percentage (0-100). Prints\n"
-               "\"relay ADDR PORT\" and notifies READY=1; SIGUSR1 prints the counters, SIGTERM prints them\n"
-               "and exits 0.\n"
-               "IPv6 addresses are written [ADDR]:PORT.\n");
+        printf("udp-relay --listen=ADDR:PORT --target=ADDR:PORT [OPTIONS...]\n"
+               "Relays UDP datagrams between clients of ADDR:PORT (\"up\") and the target (\"down\")\n"
+               "through an emulated carrier link. Each shaping option also comes as --up-OPTION and\n"
+               "--down-OPTION for one direction only.\n"
+               "  --loss=P, --dup=P, --reorder=P   drop, duplicate, hold back P %% of the datagrams\n"
+               "  --delay-ms=MS|MIN-MAX   one-way delay, fixed or uniformly drawn (jitter)\n"
+               "  --rate-kbit=KBIT        serialisation rate (1000 bit/s units): a datagram leaves the\n"
+               "                          link len*8/rate after the previous one, then the delay applies\n"
+               "  --queue-bytes=N         bound of the serialisation queue, drop-tail (default %d; 0: none)\n"
+               "  --seed=N                seed of the loss/dup/reorder/jitter decisions (default 1)\n"
+               "  --nat-timeout=SEC       a client's mapping is forgotten after SEC s without traffic\n"
+               "                          either way: its next datagram leaves from a new upstream port,\n"
+               "                          and replies to the old one are dropped (counted as nat_drops)\n"
+               "  --blackhole=AT+DUR      drop everything both ways from AT to AT+DUR s after the start\n"
+               "                          (repeatable; decimals allowed)\n"
+               "SIGUSR2 toggles the black hole (the last switch, scheduled or not, wins). Prints \"relay\n"
+               "ADDR PORT\" and notifies READY=1. Lines on stdout, KEY=VALUE after a first word:\n"
+               "  \"nat map|forget client=PORT upstream=PORT ...\": mappings made and forgotten;\n"
+               "  \"blackhole on|off why=schedule|signal mono_us=N real_us=N\";\n"
+               "  \"first-up after_off_us=N ...\": the first datagram upstream after a black hole.\n"
+               "SIGUSR1 prints the counters (\"up ...\", \"down ...\", \"nat ...\", \"blackhole ...\", then\n"
+               "\"dump n=N mono_us=N real_us=N\"); SIGTERM prints them and exits 0. real_us is\n"
+               "CLOCK_REALTIME, comparable with bash's $EPOCHREALTIME. IPv6: [ADDR]:PORT.\n",
+               LINK_QUEUE_BYTES_DEFAULT);
 }
 
-static int parse_addr(const char *s, struct sockaddr_storage *ret, socklen_t *ret_len) {
-        char host[INET6_ADDRSTRLEN + 2];
-        const char *colon = strrchr(s, ':');
-        char *end;
-        unsigned long port;
-        size_t n;
-
-        if (!colon || (n = (size_t) (colon - s)) == 0 || n >= sizeof(host))
-                return -EINVAL;
-        memcpy(host, s, n);
-        host[n] = '\0';
-        errno = 0;
-        port = strtoul(colon + 1, &end, 10);
-        if (errno != 0 || end == colon + 1 || *end != '\0' || port > 65535)
-                return -EINVAL;
-        memset(ret, 0, sizeof(*ret));
-        if (host[0] == '[' && host[n - 1] == ']') {
-                struct sockaddr_in6 *a = (struct sockaddr_in6 *) ret;
-                host[n - 1] = '\0';
-                if (inet_pton(AF_INET6, host + 1, &a->sin6_addr) != 1)
-                        return -EINVAL;
-                a->sin6_family = AF_INET6;
-                a->sin6_port = htons((uint16_t) port);
-                *ret_len = sizeof(*a);
-                return 0;
-        }
-        struct sockaddr_in *a = (struct sockaddr_in *) ret;
-        if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
-                return -EINVAL;
-        a->sin_family = AF_INET;
-        a->sin_port = htons((uint16_t) port);
-        *ret_len = sizeof(*a);
-        return 0;
-}
-
-static int parse_percent(const char *s, double *ret) {
-        char *end;
-        double v;
-
-        errno = 0;
-        v = strtod(s, &end);
-        if (errno != 0 || end == s || (*end != '\0' && strcmp(end, "%") != 0) || !(v >= 0 && v <= 100))
-                return -EINVAL;
-        *ret = v / 100.0;
-        return 0;
-}
-
-static int parse_range(const char *s, unsigned *ret_min, unsigned *ret_max) {
-        unsigned lo, hi;
-        int n = -1;
-
-        if (sscanf(s, "%u-%u%n", &lo, &hi, &n) == 2 && n == (int) strlen(s) && lo <= hi && hi <= 60000) {
-                *ret_min = lo, *ret_max = hi;
-                return 0;
-        }
-        if (sscanf(s, "%u%n", &lo, &n) == 1 && n == (int) strlen(s) && lo <= 60000) {
-                *ret_min = *ret_max = lo;
-                return 0;
-        }
-        return -EINVAL;
-}
-
-/* Options come in triples: both directions, up only, down only. */
-enum { OPT_LOSS = 0x100, OPT_DUP = 0x103, OPT_REORDER = 0x106, OPT_DELAY = 0x109, OPT_SEED = 0x10c,
-       OPT_LISTEN, OPT_TARGET };
-
-static int parse_fault(int c, const char *arg) {
-        int kind = (c - OPT_LOSS) / 3 * 3 + OPT_LOSS, which = (c - OPT_LOSS) % 3;
-        Faults f;
-        int r = 0;
-
-        for (int d = 0; d < N_DIRS; d++) {
-                if (which != 0 && which - 1 != d)
-                        continue;
-                f = arg_faults[d];
-                if (kind == OPT_LOSS)
-                        r = parse_percent(arg, &f.loss);
-                else if (kind == OPT_DUP)
-                        r = parse_percent(arg, &f.dup);
-                else if (kind == OPT_REORDER)
-                        r = parse_percent(arg, &f.reorder);
-                else
-                        r = parse_range(arg, &f.delay_min_ms, &f.delay_max_ms);
-                if (r < 0)
-                        return r;
-                arg_faults[d] = f;
-        }
-        return 0;
-}
+enum { OPT_LINK = 0x100, OPT_SEED = LINK_OPT_END(OPT_LINK), OPT_LISTEN, OPT_TARGET, OPT_NAT, OPT_BLACKHOLE };
 
 static int parse_argv(int argc, char *argv[]) {
         static const struct option options[] = {
@@ -201,45 +100,43 @@ static int parse_argv(int argc, char *argv[]) {
                 { "listen", required_argument, NULL, OPT_LISTEN },
                 { "target", required_argument, NULL, OPT_TARGET },
                 { "seed", required_argument, NULL, OPT_SEED },
-                { "loss", required_argument, NULL, OPT_LOSS },
-                { "up-loss", required_argument, NULL, OPT_LOSS + 1 },
-                { "down-loss", required_argument, NULL, OPT_LOSS + 2 },
-                { "dup", required_argument, NULL, OPT_DUP },
-                { "up-dup", required_argument, NULL, OPT_DUP + 1 },
-                { "down-dup", required_argument, NULL, OPT_DUP + 2 },
-                { "reorder", required_argument, NULL, OPT_REORDER },
-                { "up-reorder", required_argument, NULL, OPT_REORDER + 1 },
-                { "down-reorder", required_argument, NULL, OPT_REORDER + 2 },
-                { "delay-ms", required_argument, NULL, OPT_DELAY },
-                { "up-delay-ms", required_argument, NULL, OPT_DELAY + 1 },
-                { "down-delay-ms", required_argument, NULL, OPT_DELAY + 2 },
+                { "nat-timeout", required_argument, NULL, OPT_NAT },
+                { "blackhole", required_argument, NULL, OPT_BLACKHOLE },
+                LINK_GETOPT(OPT_LINK, "loss", LINK_OPT_LOSS),
+                LINK_GETOPT(OPT_LINK, "dup", LINK_OPT_DUP),
+                LINK_GETOPT(OPT_LINK, "reorder", LINK_OPT_REORDER),
+                LINK_GETOPT(OPT_LINK, "delay-ms", LINK_OPT_DELAY),
+                LINK_GETOPT(OPT_LINK, "rate-kbit", LINK_OPT_RATE),
+                LINK_GETOPT(OPT_LINK, "queue-bytes", LINK_OPT_QUEUE),
                 {}
         };
         bool have_listen = false, have_target = false;
+        uint64_t v;
         int c, r;
 
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
-                r = 0;
                 if (c == 'h') {
                         help();
                         exit(EXIT_SUCCESS);
                 } else if (c == OPT_LISTEN) {
-                        r = parse_addr(optarg, &arg_listen, &arg_listen_len);
+                        r = link_parse_addr(optarg, &arg_listen, &arg_listen_len);
                         have_listen = true;
                 } else if (c == OPT_TARGET) {
-                        r = parse_addr(optarg, &arg_target, &arg_target_len);
+                        r = link_parse_addr(optarg, &arg_target, &arg_target_len);
                         have_target = true;
-                } else if (c == OPT_SEED) {
-                        char *end;
-                        errno = 0;
-                        arg_seed = strtoull(optarg, &end, 10);
-                        r = errno != 0 || end == optarg || *end != '\0' ? -EINVAL : 0;
-                } else if (c >= OPT_LOSS && c < OPT_SEED)
-                        r = parse_fault(c, optarg);
+                } else if (c == OPT_SEED)
+                        r = link_parse_u64(optarg, UINT64_MAX, &arg_seed);
+                else if (c == OPT_NAT) {
+                        r = link_parse_u64(optarg, 86400, &v);
+                        arg_nat_timeout_usec = v * 1000000;
+                } else if (c == OPT_BLACKHOLE)
+                        r = blackhole_parse(&blackhole, optarg);
+                else if (c >= OPT_LINK && c < OPT_SEED)
+                        r = link_parse_dir_option(arg_link, OPT_LINK, c, optarg);
                 else
                         return -EINVAL;
                 if (r < 0) {
-                        fprintf(stderr, "udp-relay: invalid argument '%s'\n", optarg);
+                        fprintf(stderr, "udp-relay: invalid argument '%s' (see --help)\n", optarg);
                         return r;
                 }
         }
@@ -251,37 +148,158 @@ static int parse_argv(int argc, char *argv[]) {
 }
 
 static void print_counters(void) {
-        for (int d = 0; d < N_DIRS; d++) {
-                const Counters *c = &counters[d];
-                printf("%s in=%" PRIu64 " out=%" PRIu64 " dropped=%" PRIu64 " duplicated=%" PRIu64
-                       " reordered=%" PRIu64 " overflow=%" PRIu64 "\n",
-                       dir_name[d], c->in, c->out, c->dropped, c->duplicated, c->reordered, c->overflow);
-        }
+        for (int d = 0; d < _LINK_DIR_MAX; d++)
+                link_dir_print(stdout, dir_name[d], &arg_link[d]);
+        printf("nat mappings=%llu forgotten=%llu timeout_s=%llu\n", (unsigned long long) nat_mappings,
+               (unsigned long long) nat_forgotten, (unsigned long long) (arg_nat_timeout_usec / 1000000));
+        blackhole_print(&blackhole);
+        printf("dump n=%llu", (unsigned long long) ++dumps);
+        link_print_stamp(stdout);
+        printf("\n");
         fflush(stdout);
+}
+
+static uint16_t port_of(const struct sockaddr_storage *a) {
+        return ntohs(a->ss_family == AF_INET6 ? ((const struct sockaddr_in6 *) a)->sin6_port
+                                              : ((const struct sockaddr_in *) a)->sin_port);
+}
+static uint16_t local_port(int fd) {
+        struct sockaddr_storage a = {};
+        socklen_t len = sizeof(a);
+
+        return getsockname(fd, (struct sockaddr *) &a, &len) < 0 ? 0 : port_of(&a);
+}
+static void print_mapping(const char *what, const Client *c, uint64_t now) {
+        printf("nat %s client=%u upstream=%u idle_us=%llu", what, port_of(&c->addr), local_port(c->fd),
+               (unsigned long long) (now - c->last_used));
+        link_print_stamp(stdout);
+        printf("\n");
+        fflush(stdout);
+}
+
+static bool nat_expired(const Client *c, uint64_t now) {
+        return arg_nat_timeout_usec > 0 && now - c->last_used >= arg_nat_timeout_usec;
+}
+static void nat_forget(Client *c, uint64_t now) {
+        c->forgotten = true;
+        nat_forgotten++;
+        print_mapping("forget", c, now);
 }
 
 static Client *client_find(const struct sockaddr_storage *addr, socklen_t len) {
         for (size_t i = 0; i < MAX_CLIENTS; i++)
-                if (clients[i].fd >= 0 && clients[i].addr_len == len &&
+                if (clients[i].fd >= 0 && !clients[i].forgotten && clients[i].addr_len == len &&
                     memcmp(&clients[i].addr, addr, len) == 0)
                         return &clients[i];
         return NULL;
 }
 
+static void client_drop(Client *c) {
+        c->source = sd_event_source_disable_unref(c->source);
+        c->fd = safe_close(c->fd);
+}
+
+static void relay(int dir, const struct sockaddr_storage *client, socklen_t client_len, size_t len);
+
+static int on_upstream(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Client *c = userdata;
+
+        for (int i = 0; i < RECV_BATCH; i++) {
+                ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+                uint64_t now = link_now_usec();
+
+                if (n < 0)
+                        break;  /* EAGAIN, or an ICMP error from the target: nothing to relay */
+                if (!c->forgotten && nat_expired(c, now))
+                        nat_forget(c, now);
+                if (c->forgotten) {
+                        arg_link[LINK_DOWN].c.in++;
+                        arg_link[LINK_DOWN].c.bytes_in += (size_t) n;
+                        link_dir_count_drop(&arg_link[LINK_DOWN], (size_t) n, LINK_DROP_NAT);
+                        continue;
+                }
+                c->last_used = now;
+                relay(LINK_DOWN, &c->addr, c->addr_len, (size_t) n);
+        }
+        return 0;
+}
+
+/* A free slot, else a forgotten mapping's, else the least recently used one's. */
+static Client *client_slot(void) {
+        Client *best = &clients[0];
+
+        for (size_t i = 0; i < MAX_CLIENTS; i++) {
+                Client *x = &clients[i];
+                if (x->fd < 0)
+                        return x;
+                if (x->forgotten != best->forgotten ? x->forgotten : x->last_used < best->last_used)
+                        best = x;
+        }
+        return best;
+}
+
+static Client *client_new(const struct sockaddr_storage *addr, socklen_t len, uint64_t now) {
+        Client *c = client_slot();
+        int fd, r;
+
+        client_drop(c);
+        fd = socket(arg_target.ss_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return NULL;
+        if (connect(fd, (const struct sockaddr *) &arg_target, arg_target_len) < 0) {
+                safe_close(fd);
+                return NULL;
+        }
+        r = sd_event_add_io(event, &c->source, fd, EPOLLIN, on_upstream, c);
+        if (r < 0) {
+                safe_close(fd);
+                return NULL;
+        }
+        c->fd = fd;
+        c->addr = *addr, c->addr_len = len;
+        c->last_used = now;
+        c->forgotten = false;
+        nat_mappings++;
+        print_mapping("map", c, now);
+        return c;
+}
+
+/* The mapping an upstream datagram leaves through: the NAT forgets an idle one and makes a new one. */
+static Client *nat_lookup(const struct sockaddr_storage *client, socklen_t client_len, uint64_t now) {
+        Client *c = client_find(client, client_len);
+
+        if (c && nat_expired(c, now)) {
+                nat_forget(c, now);
+                c = NULL;
+        }
+        return c ?: client_new(client, client_len, now);
+}
+
 static void transmit(int dir, const struct sockaddr_storage *client, socklen_t client_len, const void *data,
                      size_t len) {
-        Client *c = client_find(client, client_len);
-        ssize_t n;
+        uint64_t now = link_now_usec();
+        ssize_t n = -1;
 
-        if (dir == UP)
-                n = c ? send(c->fd, data, len, MSG_DONTWAIT) : -1;
-        else
+        if (blackhole.on) {
+                link_dir_count_drop(&arg_link[dir], len, LINK_DROP_BLACKHOLE);
+                return;
+        }
+        if (dir == LINK_UP) {
+                Client *c = nat_lookup(client, client_len, now);
+                if (c) {
+                        c->last_used = now;
+                        n = send(c->fd, data, len, MSG_DONTWAIT);
+                }
+        } else
                 n = sendto(listen_fd, data, len, MSG_DONTWAIT, (const struct sockaddr *) client, client_len);
         /* A refused or full socket loses the datagram, as a network would. */
-        if (n == (ssize_t) len)
-                counters[dir].out++;
-        else
-                counters[dir].dropped++;
+        if (n != (ssize_t) len) {
+                link_dir_count_drop(&arg_link[dir], len, LINK_DROP_REFUSED);
+                return;
+        }
+        link_dir_count_out(&arg_link[dir], len);
+        if (dir == LINK_UP)
+                blackhole_note_up(&blackhole);
 }
 
 static int arm_timer(void) {
@@ -296,7 +314,7 @@ static int arm_timer(void) {
 }
 
 static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
-        uint64_t now = now_usec();
+        uint64_t now = link_now_usec();
 
         /* Bounded: each pass either removes an entry or moves on. */
         for (size_t i = 0; i < n_pending;) {
@@ -312,94 +330,42 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         return arm_timer();
 }
 
-static void enqueue(int dir, const struct sockaddr_storage *client, socklen_t client_len, const void *data,
-                    size_t len, unsigned delay_ms) {
+static void enqueue(int dir, const struct sockaddr_storage *client, socklen_t client_len, size_t len,
+                    uint64_t due) {
         Pending *p;
 
-        if (delay_ms == 0) {
-                transmit(dir, client, client_len, data, len);
+        if (due <= link_now_usec()) {
+                transmit(dir, client, client_len, buf, len);
                 return;
         }
-        p = &pending[n_pending];
-        p->data = n_pending < MAX_PENDING ? malloc(len ? len : 1) : NULL;
-        if (!p->data) {
-                counters[dir].overflow++;
-                counters[dir].dropped++;
+        p = n_pending < MAX_PENDING ? &pending[n_pending] : NULL;
+        if (p)
+                p->data = malloc(len ? len : 1);
+        if (!p || !p->data) {
+                link_dir_count_drop(&arg_link[dir], len, LINK_DROP_OVERFLOW);
                 return;
         }
-        memcpy(p->data, data, len);
-        p->dir = dir, p->client = *client, p->client_len = client_len, p->len = len;
-        p->due = now_usec() + (uint64_t) delay_ms * 1000;
+        memcpy(p->data, buf, len);
+        p->dir = dir, p->client = *client, p->client_len = client_len, p->len = len, p->due = due;
         n_pending++;
         if (arm_timer() < 0)
                 fprintf(stderr, "udp-relay: cannot arm the timer\n");
 }
 
-/* One datagram entering the relay in direction dir: decide its fate with the seeded generator. */
+/* One datagram (in buf) entering the relay in direction dir: its fate and departure time come from the link. */
 static void relay(int dir, const struct sockaddr_storage *client, socklen_t client_len, size_t len) {
-        const Faults *f = &arg_faults[dir];
-        unsigned copies, delay;
+        uint64_t due[2];
+        unsigned copies;
 
-        counters[dir].in++;
-        if (chance(f->loss)) {
-                counters[dir].dropped++;
+        if (blackhole.on) {
+                arg_link[dir].c.in++;
+                arg_link[dir].c.bytes_in += len;
+                link_dir_count_drop(&arg_link[dir], len, LINK_DROP_BLACKHOLE);
                 return;
         }
-        copies = chance(f->dup) ? 2 : 1;
-        counters[dir].duplicated += copies - 1;
-        for (unsigned k = 0; k < copies; k++) {
-                delay = rng_between(f->delay_min_ms, f->delay_max_ms);
-                if (chance(f->reorder)) {
-                        /* Held back long enough for the next datagrams to overtake it. */
-                        delay += rng_between(5, 20 + f->delay_max_ms);
-                        counters[dir].reordered++;
-                }
-                enqueue(dir, client, client_len, buf, len, delay);
-        }
-}
-
-static int on_upstream(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
-        Client *c = userdata;
-
-        for (int i = 0; i < RECV_BATCH; i++) {
-                ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
-                if (n < 0)
-                        break;  /* EAGAIN, or an ICMP error from the target: nothing to relay */
-                c->last_used = now_usec();
-                relay(DOWN, &c->addr, c->addr_len, (size_t) n);
-        }
-        return 0;
-}
-
-static void client_drop(Client *c) {
-        c->source = sd_event_source_disable_unref(c->source);
-        c->fd = safe_close(c->fd);
-}
-
-static Client *client_new(const struct sockaddr_storage *addr, socklen_t len) {
-        Client *c = NULL;
-        int fd, r;
-
-        for (size_t i = 0; i < MAX_CLIENTS; i++)
-                if (clients[i].fd < 0 || !c || (c->fd >= 0 && clients[i].last_used < c->last_used))
-                        c = &clients[i];
-        if (c->fd >= 0)
-                client_drop(c);
-        fd = socket(arg_target.ss_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        if (fd < 0)
-                return NULL;
-        if (connect(fd, (const struct sockaddr *) &arg_target, arg_target_len) < 0) {
-                safe_close(fd);
-                return NULL;
-        }
-        r = sd_event_add_io(event, &c->source, fd, EPOLLIN, on_upstream, c);
-        if (r < 0) {
-                safe_close(fd);
-                return NULL;
-        }
-        c->fd = fd;
-        c->addr = *addr, c->addr_len = len;
-        return c;
+        copies = link_dir_admit(&arg_link[dir], &rng, link_now_usec(), len, due);
+        for (unsigned k = 0; k < copies; k++)
+                enqueue(dir, client, client_len, len, due[k]);
 }
 
 static int on_listen(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
@@ -407,18 +373,10 @@ static int on_listen(sd_event_source *s, int fd, uint32_t revents, void *userdat
                 struct sockaddr_storage from;
                 socklen_t from_len = sizeof(from);
                 ssize_t n = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *) &from, &from_len);
-                Client *c;
 
                 if (n < 0)
                         break;
-                c = client_find(&from, from_len) ?: client_new(&from, from_len);
-                if (!c) {
-                        counters[UP].in++;
-                        counters[UP].dropped++;
-                        continue;
-                }
-                c->last_used = now_usec();
-                relay(UP, &from, from_len, (size_t) n);
+                relay(LINK_UP, &from, from_len, (size_t) n);
         }
         return 0;
 }
@@ -429,26 +387,22 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 }
 
 static int setup(void) {
-        char host[INET6_ADDRSTRLEN];
-        struct sockaddr_storage bound;
-        socklen_t bound_len = sizeof(bound);
-        uint16_t port;
+        static const int signals[] = { SIGTERM, SIGINT, SIGUSR1 };
+        sigset_t mask;
         int r;
 
         listen_fd = socket(arg_listen.ss_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        if (listen_fd < 0 || bind(listen_fd, (struct sockaddr *) &arg_listen, arg_listen_len) < 0 ||
-            getsockname(listen_fd, (struct sockaddr *) &bound, &bound_len) < 0)
+        if (listen_fd < 0 || bind(listen_fd, (struct sockaddr *) &arg_listen, arg_listen_len) < 0)
                 return -errno;
         r = sd_event_default(&event);
         if (r >= 0)
                 r = sd_event_add_io(event, NULL, listen_fd, EPOLLIN, on_listen, NULL);
         if (r >= 0)
-                r = sd_event_add_time(event, &timer, CLOCK_MONOTONIC, 0, 0, on_timer, NULL);
+                /* Accuracy 1 µs: with 0, sd-event lets a timer slip by up to 250 ms, more than a delay. */
+                r = sd_event_add_time(event, &timer, CLOCK_MONOTONIC, 0, 1, on_timer, NULL);
         if (r >= 0)
                 r = sd_event_source_set_enabled(timer, SD_EVENT_OFF);
         /* Blocked first, so sd-event's signalfd gets them (and none is lost right after readiness). */
-        static const int signals[] = { SIGTERM, SIGINT, SIGUSR1 };
-        sigset_t mask;
         sigemptyset(&mask);
         for (size_t i = 0; i < ELEMENTSOF(signals); i++)
                 sigaddset(&mask, signals[i]);
@@ -458,24 +412,20 @@ static int setup(void) {
                 r = sd_event_add_signal(event, NULL, signals[i], on_signal, NULL);
         if (r < 0)
                 return r;
-        if (bound.ss_family == AF_INET6) {
-                inet_ntop(AF_INET6, &((struct sockaddr_in6 *) &bound)->sin6_addr, host, sizeof(host));
-                port = ntohs(((struct sockaddr_in6 *) &bound)->sin6_port);
-        } else {
-                inet_ntop(AF_INET, &((struct sockaddr_in *) &bound)->sin_addr, host, sizeof(host));
-                port = ntohs(((struct sockaddr_in *) &bound)->sin_port);
-        }
-        printf("relay %s %u\n", host, port);
-        fflush(stdout);
-        return 0;
+        r = link_print_bound(listen_fd);
+        if (r < 0)
+                return r;
+        return blackhole_start(&blackhole, event, NULL, NULL);
 }
 
 int main(int argc, char *argv[]) {
         int r;
 
+        for (int d = 0; d < _LINK_DIR_MAX; d++)
+                link_dir_init(&arg_link[d]);
         if (parse_argv(argc, argv) < 0)
                 return 2;
-        rng_state = arg_seed;
+        link_rng_seed(&rng, arg_seed);
         for (size_t i = 0; i < MAX_CLIENTS; i++)
                 clients[i].fd = -1;
         r = setup();
@@ -489,6 +439,7 @@ int main(int argc, char *argv[]) {
                 client_drop(&clients[i]);
         for (size_t i = 0; i < n_pending; i++)
                 free(pending[i].data);
+        blackhole_done(&blackhole);
         sd_event_source_unref(timer);
         sd_event_unref(event);
         safe_close(listen_fd);

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* link-opts: the command-line parsing the relays share: addresses, percentages, delays, rates, and the shaping
+ * options that come in triples (both directions, up only, down only). */
+#pragma once
+
+#include <getopt.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "link-shape.h"
+
+typedef enum LinkOpt {
+        LINK_OPT_LOSS,
+        LINK_OPT_DUP,
+        LINK_OPT_REORDER,
+        LINK_OPT_DELAY,
+        LINK_OPT_RATE,
+        LINK_OPT_QUEUE,
+        _LINK_OPT_MAX,
+        _LINK_OPT_INVALID = -1,
+} LinkOpt;
+
+/* The getopt value of a triple member: base + kind * 3 + (0 both, 1 up, 2 down). */
+#define LINK_OPT_VALUE(base, kind, which) ((base) + (int) (kind) * 3 + (which))
+#define LINK_OPT_END(base) LINK_OPT_VALUE(base, _LINK_OPT_MAX, 0)
+/* The three struct option entries of a triple: NAME, up-NAME, down-NAME. */
+#define LINK_GETOPT(base, name, kind)                                                   \
+        { name, required_argument, NULL, LINK_OPT_VALUE(base, kind, 0) },               \
+        { "up-" name, required_argument, NULL, LINK_OPT_VALUE(base, kind, 1) },         \
+        { "down-" name, required_argument, NULL, LINK_OPT_VALUE(base, kind, 2) }
+
+int link_parse_addr(const char *s, struct sockaddr_storage *ret, socklen_t *ret_len);
+int link_parse_u64(const char *s, uint64_t max, uint64_t *ret);
+/* Applies the triple option with getopt value c (base as in LINK_OPT_VALUE) to dirs[]. */
+int link_parse_dir_option(LinkDir dirs[static _LINK_DIR_MAX], int base, int c, const char *arg);
+/* Prints "relay ADDR PORT" for the socket's bound address. */
+int link_print_bound(int fd);
