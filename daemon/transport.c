@@ -7,6 +7,7 @@
 #include "bus-manager.h"
 #include "log.h"
 #include "manager.h"
+#include "transport-clock.h"
 #include "transport-coap-aes.h"
 #include "transport-coap-dtls.h"
 #include "transport-https.h"
@@ -104,7 +105,7 @@ static void transport_backoff(Transport *t, const char *error) {
 /* The oldest message that has not expired, failing expired ones on the way. */
 static int transport_next(Transport *t, OutboxEntry **ret) {
         Device *d = t->device;
-        uint64_t now = now_realtime_usec();
+        uint64_t now = now_boottime_usec();
 
         for (unsigned i = 0; i < EXPIRE_BATCH; i++) {
                 _cleanup_(outbox_entry_freep) OutboxEntry *e = NULL;
@@ -114,7 +115,7 @@ static int transport_next(Transport *t, OutboxEntry **ret) {
                         *ret = NULL;
                         return r;
                 }
-                if (e->expires_usec == 0 || e->expires_usec > now) {
+                if (!outbox_entry_expired(e, now)) {
                         *ret = TAKE_PTR(e);
                         return 1;
                 }
@@ -143,6 +144,8 @@ static void transport_drain(Transport *t) {
         Device *d = t->device;
         int r;
 
+        if (transport_clock_wait(t))
+                return;
         if (t->busy || t->backoff_timer)
                 return;
         if (!transport_reachable(t)) {
@@ -367,6 +370,19 @@ void transport_network_changed(Transport *t, bool reconnect) {
         }
         t->backoff_step = 0;
         transport_resume(t);
+}
+
+void transport_clock_changed(Transport *t) {
+        /* Only certificate checks depend on the wall clock (TTLs count elapsed time). What is outstanding was
+         * started under the other verdict: abandon it (a retry), and try -- or wait for the clock -- at once,
+         * without waiting out a backoff armed by a certificate refused because of the clock. */
+        if (!transport_clock_matters(t))
+                return;
+        t->backoff_timer = sd_event_source_unref(t->backoff_timer);
+        if (t->busy && transport_abandon(t))
+                transport_count_retry(t);
+        t->backoff_step = 0;
+        transport_kick(t);
 }
 
 int transport_fail_queued(Transport *t, const char *reason, uint64_t *ret_count) {
