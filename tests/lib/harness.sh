@@ -568,3 +568,18 @@ record_promise() {
         for kv in $line; do figure "${kv%%=*}" "${kv#*=}"; done
         return $rc
 }
+
+# --- A faked wall clock (libfaketime, Debian package faketime) for one process; the machine's clock is never set.
+# with_faketime FILE CMD...: runs CMD (e.g. start_daemon) with iotpubd under libfaketime reading its wall clock from
+# FILE on every call (write "@2000-01-01 00:00:00", "+0", "-1y", ... into it to move the clock). CLOCK_MONOTONIC
+# and CLOCK_BOOTTIME stay real, and the kernel's clock does not move, so no TFD_TIMER_CANCEL_ON_SET timer fires.
+HARNESS_FAKETIME_LIB=${HARNESS_FAKETIME_LIB:-/usr/lib/$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)/faketime/libfaketime.so.1}
+with_faketime() {
+        local file=$1 saved=("${HARNESS_WRAPPER[@]}")
+        shift
+        [[ -f "$HARNESS_FAKETIME_LIB" ]] || fail "libfaketime is missing ($HARNESS_FAKETIME_LIB); install the faketime package"
+        HARNESS_WRAPPER=(env LD_PRELOAD="$HARNESS_FAKETIME_LIB" FAKETIME_TIMESTAMP_FILE="$file" FAKETIME_NO_CACHE=1
+                FAKETIME_DONT_FAKE_MONOTONIC=1 "${saved[@]}")
+        "$@"
+        HARNESS_WRAPPER=("${saved[@]}")
+}
