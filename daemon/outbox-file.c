@@ -74,7 +74,7 @@ static int outbox_migrate(Outbox *o) {
         if (r < 0 && !sqlite3_get_autocommit(o->db))
                 (void) outbox_exec(o, "ROLLBACK");
         if (r >= 0)
-                log_info("Outbox schema upgraded: TTLs now count elapsed time.");
+                log_debug("Outbox schema version 1: TTLs count elapsed time.");
         return r;
 }
 
