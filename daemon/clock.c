@@ -58,14 +58,6 @@ void clock_describe(ClockVerdict v, const ClockSample *s, char *buf, size_t size
                 buf[0] = 0;
 }
 
-void clock_describe_cert_time(const char *endpoint, char *buf, size_t size) {
-        char now[32];
-
-        format_utc(now_realtime_usec(), false, now, sizeof(now));
-        (void) snprintf(buf, size, "certificate verification failed: a certificate of %s is not valid at the "
-                        "system clock's time (%s); the clock or the certificate is wrong", endpoint, now);
-}
-
 int clock_boot_id(char ret[static CLOCK_BOOT_ID_MAX]) {
         char buf[64];
         size_t n = 0;

@@ -50,9 +50,6 @@ void clock_sample(const char *timesync_dir, ClockSample *ret);
 /* The LastError text for a device that waits for the clock; "" when v is CLOCK_TRUSTED. No secrets. */
 void clock_describe(ClockVerdict v, const ClockSample *s, char *buf, size_t size);
 
-/* The LastError text for a server certificate that was refused only because of its validity dates. */
-void clock_describe_cert_time(const char *endpoint, char *buf, size_t size);
-
 /* /proc/sys/kernel/random/boot_id, as 32 hex digits; -errno if it cannot be read. */
 #define CLOCK_BOOT_ID_MAX 33
 int clock_boot_id(char ret[static CLOCK_BOOT_ID_MAX]);
