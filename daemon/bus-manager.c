@@ -225,6 +225,7 @@ int bus_manager_publish(Manager *m, Device *d, sd_bus_message *msg, const char *
                                            .uid = uid,
                                            .created_usec = now,
                                            .expires_usec = ttl > 0 ? now + ttl * 1000000ULL : 0,
+                                           .deadline_usec = ttl > 0 ? now_boottime_usec() + ttl * USEC_PER_SEC : 0,
                                    },
                                    on_publish_committed, p)
                       : -ENOMEM;

@@ -15,6 +15,7 @@ static const char *const device_state_table[_DEVICE_STATE_MAX] = {
         [DEVICE_SENDING] = "sending",
         [DEVICE_BACKOFF] = "backoff",
         [DEVICE_ERROR] = "error",
+        [DEVICE_WAITING_FOR_CLOCK] = "waiting-for-clock",
 };
 
 const char *device_state_to_string(DeviceState s) {

@@ -20,6 +20,7 @@ typedef enum DeviceState {
         DEVICE_SENDING,
         DEVICE_BACKOFF,
         DEVICE_ERROR,
+        DEVICE_WAITING_FOR_CLOCK,  /* verifies certificates, and the wall clock is wrong (clock.h) */
         _DEVICE_STATE_MAX,
         _DEVICE_STATE_INVALID = -EINVAL,
 } DeviceState;

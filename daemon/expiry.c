@@ -3,6 +3,7 @@
 #include <time.h>
 
 #include "bus-manager.h"
+#include "clock-watch.h"
 #include "expiry.h"
 #include "log.h"
 #include "manager.h"
@@ -14,7 +15,22 @@
 struct Expiry {
         Manager *manager;
         sd_event_source *timer;
+        uint64_t checkpoint_usec;   /* CLOCK_BOOTTIME of the last checkpoint written */
 };
+
+/* Records how far this boot got, at most every EXPIRY_CHECKPOINT_USEC, while messages with a TTL wait. */
+static void expiry_checkpoint(Expiry *e, uint64_t now) {
+        ClockSample sample;
+        int r;
+
+        if (e->checkpoint_usec != 0 && now < e->checkpoint_usec + EXPIRY_CHECKPOINT_USEC)
+                return;
+        clock_watch_sample(e->manager->clock, &sample);
+        r = outbox_ttl_checkpoint(e->manager->outbox, &sample, clock_watch_verdict(e->manager->clock) == CLOCK_TRUSTED);
+        if (r < 0)
+                log_debug_errno(r, "Cannot record the TTL checkpoint: %m");
+        e->checkpoint_usec = now;
+}
 
 static void expiry_arm(Expiry *e, uint64_t usec) {
         if (usec == 0) {
@@ -30,10 +46,13 @@ void expiry_schedule(Expiry *e) {
 
         if (!e || outbox_next_expiry(e->manager->outbox, &next) < 0)
                 return;
-        now = now_realtime_usec();
+        now = now_boottime_usec();
         /* Something overdue is still there only while it is being sent: look again a little later. */
         if (next != 0 && next <= now)
                 next = now + USEC_PER_SEC;
+        /* While messages with a TTL wait, wake up for the next checkpoint too. */
+        if (next != 0 && e->checkpoint_usec != 0)
+                next = MIN(next, MAX(e->checkpoint_usec + EXPIRY_CHECKPOINT_USEC, now + USEC_PER_SEC));
         expiry_arm(e, next);
 }
 
@@ -59,10 +78,11 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         size_t n = 0;
         int r;
 
-        r = outbox_expired(e->manager->outbox, now_realtime_usec(), EXPIRY_BATCH, &list, &n);
+        expiry_checkpoint(e, now_boottime_usec());
+        r = outbox_expired(e->manager->outbox, now_boottime_usec(), EXPIRY_BATCH, &list, &n);
         if (r < 0) {
                 log_warning_errno(r, "Cannot look for expired messages: %m");
-                expiry_arm(e, now_realtime_usec() + USEC_PER_SEC);
+                expiry_arm(e, now_boottime_usec() + USEC_PER_SEC);
                 return 0;
         }
         for (size_t i = 0; i < n; i++) {
@@ -71,7 +91,7 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         }
         free(list);
         if (n == EXPIRY_BATCH)
-                expiry_arm(e, now_realtime_usec()); /* more to do: continue in the next iteration */
+                expiry_arm(e, now_boottime_usec()); /* more to do: continue in the next iteration */
         else
                 expiry_schedule(e);
         return 0;
@@ -85,7 +105,9 @@ int expiry_new(Manager *m, Expiry **ret) {
         if (!e)
                 return -ENOMEM;
         e->manager = m;
-        r = sd_event_add_time(m->event, &e->timer, CLOCK_REALTIME, 0, 100 * 1000, on_timer, e);
+        /* outbox_ttl_start() has just written a checkpoint. */
+        e->checkpoint_usec = now_boottime_usec();
+        r = sd_event_add_time(m->event, &e->timer, CLOCK_BOOTTIME, 0, 100 * 1000, on_timer, e);
         if (r < 0)
                 return r;
         (void) sd_event_source_set_enabled(e->timer, SD_EVENT_OFF);

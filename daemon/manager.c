@@ -110,6 +110,9 @@ static void on_network_changed(void *userdata, const NetmonStatus *status, bool 
         Manager *m = userdata;
         char name[IF_NAMESIZE] = "?";
 
+        /* A cheap moment to look at the clock again (see clock-watch.h). */
+        (void) clock_watch_check(m->clock);
+
         if (status->online)
                 (void) if_indextoname((unsigned) status->ifindex, name);
         if (online_changed) {
@@ -227,6 +230,49 @@ static int manager_state_dir_secure(Manager *m) {
         return 0;
 }
 
+static void on_clock_changed(void *userdata, ClockVerdict verdict, const ClockSample *now) {
+        Manager *m = userdata;
+        int r;
+
+        if (verdict == CLOCK_TRUSTED) {
+                log_info("The system clock is trusted now; certificates are checked again.");
+                r = outbox_ttl_clock_trusted(m->outbox, now);
+                if (r < 0)
+                        log_warning_errno(r, "Cannot take the time the device was off from waiting TTLs: %m");
+                expiry_schedule(m->expiry);
+        } else
+                log_notice("The system clock is wrong: %s.", strempty(clock_watch_problem(m->clock)));
+        for (size_t i = 0; i < m->n_devices; i++)
+                transport_clock_changed(m->devices[i]->transport);
+}
+
+/* The wall clock's verdict, and this boot's identity for TTL deadlines; then the outbox takes over the messages of
+ * earlier boots (expiry.h). */
+static int manager_start_clock(Manager *m) {
+        ClockSample now;
+        sd_id128_t id;
+        int r;
+
+        r = clock_watch_new(m->event, CLOCK_TIMESYNC_DIR, on_clock_changed, m, &m->clock);
+        if (r < 0)
+                return log_error_errno(r, "Cannot watch the system clock: %m");
+        r = clock_boot_id(m->boot_id);
+        if (r < 0) {
+                /* Then every start counts as a new boot: TTLs stay safe (never shorter), only less exact. */
+                log_warning_errno(r, "Cannot read the boot id, TTLs count as if the system had rebooted: %m");
+                if (sd_id128_randomize(&id) < 0)
+                        id = SD_ID128_NULL;
+                (void) sd_id128_to_string(id, m->boot_id);
+        }
+        if (clock_watch_verdict(m->clock) != CLOCK_TRUSTED)
+                log_notice("The system clock is wrong: %s.", clock_watch_problem(m->clock));
+        clock_watch_sample(m->clock, &now);
+        r = outbox_ttl_start(m->outbox, m->boot_id, &now, clock_watch_verdict(m->clock) == CLOCK_TRUSTED);
+        if (r < 0)
+                return log_error_errno(r, "Cannot take over the TTLs of queued messages: %m");
+        return 0;
+}
+
 static int manager_open_state(Manager *m) {
         _cleanup_free_ char *path = NULL;
         int r;
@@ -244,6 +290,9 @@ static int manager_open_state(Manager *m) {
         r = reserve_new(m->state_dir, RESERVE_SIZE, &m->reserve);
         if (r < 0)
                 return log_error_errno(r, "Cannot set up the space reserve in %s: %m", m->state_dir);
+        r = manager_start_clock(m);
+        if (r < 0)
+                return r;
         r = expiry_new(m, &m->expiry);
         if (r < 0)
                 return log_error_errno(r, "Cannot set up TTL expiry: %m");
@@ -301,6 +350,7 @@ int manager_reload(Manager *m, sd_bus_error *error) {
         int r;
 
         log_info("Reloading configuration.");
+        (void) clock_watch_check(m->clock);
         r = manager_load_config(m, problem);
         if (r == -EINVAL)
                 return sd_bus_error_setf(error, BUS_ERROR_INVALID_CONFIGURATION,
@@ -416,6 +466,14 @@ Manager *manager_free(Manager *m) {
         free(m->devices);
         m->devices = NULL;
         m->n_devices = 0;
+        if (m->outbox && m->clock && m->boot_id[0]) {
+                ClockSample now;
+
+                /* How far this boot got, for the TTLs of what is still queued at the next start. */
+                clock_watch_sample(m->clock, &now);
+                (void) outbox_ttl_checkpoint(m->outbox, &now, clock_watch_verdict(m->clock) == CLOCK_TRUSTED);
+        }
+        clock_watch_free(m->clock);
         /* Commits the open group transaction and answers its callers, so the bus must still be up. */
         expiry_free(m->expiry);
         reserve_free(m->reserve);

@@ -9,6 +9,7 @@
 
 #include "acl.h"
 #include "caller-cache.h"
+#include "clock-watch.h"
 #include "coap-glue.h"
 #include "config.h"
 #include "device.h"
@@ -31,6 +32,8 @@ typedef struct Manager {
         bool have_admin_gid;
         Outbox *outbox;
         Expiry *expiry;
+        ClockWatch *clock;       /* the wall clock's verdict (clock.h) */
+        char boot_id[33];        /* TTL deadlines count in this boot's CLOCK_BOOTTIME (expiry.h) */
         Reserve *reserve;
         CoapGlue *coap;
         Device **devices;        /* sorted by name */

@@ -11,9 +11,9 @@
 #include "time-util.h"
 
 static const char *const stmt_sql[_STMT_MAX] = {
-        [STMT_INSERT] = "INSERT INTO messages(device, topic, payload, content_type, sender, uid, created, expires) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        [STMT_HEAD] = "SELECT id, topic, payload, content_type, sender, uid, created, expires FROM messages "
+        [STMT_INSERT] = "INSERT INTO messages(device, topic, payload, content_type, sender, uid, created, expires, "
+                        "deadline, boot_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [STMT_HEAD] = "SELECT id, topic, payload, content_type, sender, uid, created, expires, deadline FROM messages "
                       "WHERE device = ? AND id > ? AND id <= ? ORDER BY id LIMIT ?",
         /* Two statements, not DELETE ... RETURNING: SQLite runs RETURNING through a temporary table, which made
          * recording a delivery cost five times what the rest of sending a message does. */
@@ -23,7 +23,7 @@ static const char *const stmt_sql[_STMT_MAX] = {
         [STMT_FAILED] = "INSERT OR REPLACE INTO failed(id, device, topic, uid, reason, at) VALUES (?, ?, ?, ?, ?, ?)",
         [STMT_DEVICE_COUNT] = "SELECT count(*) FROM messages WHERE device = ?",
         /* Run for every message: prepared once, not parsed again each time. */
-        [STMT_NEXT_EXPIRY] = "SELECT coalesce(min(expires), 0) FROM messages WHERE expires > 0",
+        [STMT_NEXT_EXPIRY] = "SELECT coalesce(min(deadline), 0) FROM messages WHERE deadline > 0",
         [STMT_BEGIN] = "BEGIN IMMEDIATE",
         [STMT_COMMIT] = "COMMIT",
         [STMT_ROLLBACK] = "ROLLBACK",
@@ -35,13 +35,48 @@ static const char schema_sql[] =
         "  payload BLOB NOT NULL, content_type INTEGER NOT NULL, sender TEXT, uid INTEGER NOT NULL,"
         "  created INTEGER NOT NULL, expires INTEGER NOT NULL);"
         "CREATE INDEX IF NOT EXISTS messages_by_device ON messages(device, id);"
-        "CREATE INDEX IF NOT EXISTS messages_by_expiry ON messages(expires) WHERE expires > 0;"
         "CREATE TABLE IF NOT EXISTS delivered("
         "  id INTEGER PRIMARY KEY, device TEXT NOT NULL, topic TEXT NOT NULL, uid INTEGER NOT NULL, cloud_id TEXT,"
         "  at INTEGER NOT NULL);"
         "CREATE TABLE IF NOT EXISTS failed("
         "  id INTEGER PRIMARY KEY, device TEXT NOT NULL, topic TEXT NOT NULL, uid INTEGER NOT NULL,"
         "  reason TEXT NOT NULL, at INTEGER NOT NULL);";
+
+/* Schema version 1: TTLs count elapsed time (see expiry.h). deadline is CLOCK_BOOTTIME in the boot boot_id;
+ * anchor, when set, is the wall-clock minus boottime offset (usec) from which time the deadline has not counted
+ * yet (the device was off, or the clock untrusted) is measured once the clock is trusted. Existing rows keep
+ * boot_id NULL until outbox_ttl_start() converts their wall-clock expiry. */
+static const char migrate_v1_sql[] =
+        "BEGIN IMMEDIATE;"
+        "ALTER TABLE messages ADD COLUMN deadline INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE messages ADD COLUMN boot_id TEXT;"
+        "ALTER TABLE messages ADD COLUMN anchor INTEGER;"
+        "DROP INDEX IF EXISTS messages_by_expiry;"
+        "CREATE INDEX messages_by_deadline ON messages(deadline) WHERE deadline > 0;"
+        "CREATE TABLE clock_checkpoint(boot_id TEXT PRIMARY KEY, boottime INTEGER NOT NULL, realtime INTEGER NOT NULL,"
+        "  trusted INTEGER NOT NULL);"
+        "PRAGMA user_version = 1;"
+        "COMMIT;";
+
+static int outbox_migrate(Outbox *o) {
+        _cleanup_(stmt_finalizep) sqlite3_stmt *s = NULL;
+        int rc, version, r;
+
+        rc = sqlite3_prepare_v2(o->db, "PRAGMA user_version", -1, &s, NULL);
+        if (rc == SQLITE_OK)
+                rc = sqlite3_step(s);
+        if (rc != SQLITE_ROW)
+                return outbox_check(o, rc, "user_version");
+        version = sqlite3_column_int(s, 0);
+        if (version >= 1)
+                return 0;
+        r = outbox_exec(o, migrate_v1_sql);
+        if (r < 0 && !sqlite3_get_autocommit(o->db))
+                (void) outbox_exec(o, "ROLLBACK");
+        if (r >= 0)
+                log_debug("Outbox schema version 1: TTLs count elapsed time.");
+        return r;
+}
 
 
 /* SQLite's own consistency check of the file; -EBADMSG if it is damaged. */
@@ -123,6 +158,8 @@ static int outbox_setup(Outbox *o, const char *path) {
                 r = outbox_quick_check(o);
         if (r >= 0)
                 r = outbox_exec(o, schema_sql);
+        if (r >= 0)
+                r = outbox_migrate(o);
         if (r >= 0)
                 r = outbox_load_totals(o);
         if (r < 0)

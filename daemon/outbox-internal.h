@@ -52,6 +52,7 @@ struct Outbox {
         void (*failure_cb)(void *userdata, int error);
         void *failure_userdata;
         void *change_userdata;
+        char boot_id[33];        /* stored with every message: its deadline counts in this boot's CLOCK_BOOTTIME */
 };
 
 /* outbox-file.c: opens (moving a damaged file aside first) and closes the database with its statements. */

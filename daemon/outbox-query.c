@@ -171,6 +171,7 @@ static OutboxEntry *entry_from_row(sqlite3_stmt *s) {
                 e->sender = strdup((const char *) sqlite3_column_text(s, 3));
         e->uid = (uid_t) sqlite3_column_int64(s, 4);
         e->expires_usec = (uint64_t) sqlite3_column_int64(s, 5);
+        e->deadline_usec = (uint64_t) sqlite3_column_int64(s, 6);
         if (!e->device || !e->topic || (sqlite3_column_type(s, 3) != SQLITE_NULL && !e->sender))
                 return outbox_entry_free(e);
         return e;
@@ -185,8 +186,8 @@ int outbox_expired(Outbox *o, uint64_t now, size_t max, OutboxEntry ***ret, size
         list = calloc(max, sizeof(OutboxEntry *));
         if (!list)
                 return -ENOMEM;
-        rc = sqlite3_prepare_v2(o->db, "SELECT id, device, topic, sender, uid, expires FROM messages "
-                                "WHERE expires > 0 AND expires <= ?1 AND id <= ?2 ORDER BY id LIMIT ?3", -1, &s, NULL);
+        rc = sqlite3_prepare_v2(o->db, "SELECT id, device, topic, sender, uid, expires, deadline FROM messages "
+                                "WHERE deadline > 0 AND deadline <= ?1 AND id <= ?2 ORDER BY id LIMIT ?3", -1, &s, NULL);
         if (rc == SQLITE_OK) {
                 (void) sqlite3_bind_int64(s, 1, (sqlite3_int64) now);
                 (void) sqlite3_bind_int64(s, 2, (sqlite3_int64) o->committed_id);

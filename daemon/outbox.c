@@ -276,6 +276,8 @@ int outbox_add(Outbox *o, const OutboxEntry *e, outbox_committed_t cb, void *use
         (void) sqlite3_bind_int64(s, 6, e->uid);
         (void) sqlite3_bind_int64(s, 7, (sqlite3_int64) (e->created_usec ?: now_realtime_usec()));
         (void) sqlite3_bind_int64(s, 8, (sqlite3_int64) e->expires_usec);
+        (void) sqlite3_bind_int64(s, 9, (sqlite3_int64) e->deadline_usec);
+        (void) sqlite3_bind_text(s, 10, o->boot_id, -1, SQLITE_STATIC);
         r = outbox_step_done(o, s, "insert");
         if (r < 0)
                 return r;
@@ -315,6 +317,7 @@ static int entry_from_row(sqlite3_stmt *s, const char *device, OutboxEntry **ret
         e->uid = (uid_t) sqlite3_column_int64(s, 5);
         e->created_usec = (uint64_t) sqlite3_column_int64(s, 6);
         e->expires_usec = (uint64_t) sqlite3_column_int64(s, 7);
+        e->deadline_usec = (uint64_t) sqlite3_column_int64(s, 8);
         *ret = TAKE_PTR(e);
         return 0;
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include <systemd/sd-event.h>
@@ -33,8 +34,14 @@ typedef struct OutboxEntry {
         char *sender;        /* the publishing connection: "BUSID/UNIQUE-NAME" (bus instance and unique name) */
         uid_t uid;
         uint64_t created_usec;   /* CLOCK_REALTIME */
-        uint64_t expires_usec;   /* CLOCK_REALTIME, 0 = never */
+        uint64_t expires_usec;   /* CLOCK_REALTIME estimate made at Publish, 0 = never; for display only */
+        uint64_t deadline_usec;  /* CLOCK_BOOTTIME of this boot when the TTL runs out, 0 = never (see expiry.h) */
 } OutboxEntry;
+
+/* Whether e's TTL ran out at now (CLOCK_BOOTTIME). */
+static inline bool outbox_entry_expired(const OutboxEntry *e, uint64_t now_boottime_usec) {
+        return e->deadline_usec != 0 && e->deadline_usec <= now_boottime_usec;
+}
 
 OutboxEntry *outbox_entry_free(OutboxEntry *e);
 DEFINE_TRIVIAL_CLEANUP_FUNC(OutboxEntry *, outbox_entry_free);
@@ -105,10 +112,21 @@ int outbox_list(Outbox *o, MessageState state, uid_t uid, unsigned limit, outbox
 /* Empties the dead-letter list (the bounded table of failed messages). */
 int outbox_purge_failed(Outbox *o, uint64_t *ret_count);
 
-/* The earliest expiry (CLOCK_REALTIME usec) of any queued message with a TTL, or 0 if none has one. */
+/* The earliest TTL deadline (CLOCK_BOOTTIME usec) of any queued message with a TTL, or 0 if none has one. */
 int outbox_next_expiry(Outbox *o, uint64_t *ret_usec);
-/* Up to max committed queued messages that expired at now, oldest first (array of entries, caller frees). */
+/* Up to max committed queued messages whose TTL ran out at now (CLOCK_BOOTTIME), oldest first (array of entries,
+ * caller frees). */
 int outbox_expired(Outbox *o, uint64_t now, size_t max, OutboxEntry ***ret, size_t *ret_n);
+
+/* TTLs across reboots (outbox-ttl.c; the rule is in expiry.h). outbox_ttl_start() runs once after opening, before
+ * anything is queued: it takes over the messages of earlier boots (and of the schema before deadlines) into this
+ * boot and records a checkpoint. outbox_ttl_checkpoint() records how far this boot got (both clocks, and whether
+ * the wall clock was trusted). outbox_ttl_clock_trusted() is called when the wall clock becomes trusted: the time
+ * the device was off, which could not be measured before, is taken off the waiting messages' TTLs. */
+typedef struct ClockSample ClockSample;
+int outbox_ttl_start(Outbox *o, const char *boot_id, const ClockSample *now, bool trusted);
+int outbox_ttl_checkpoint(Outbox *o, const ClockSample *now, bool trusted);
+int outbox_ttl_clock_trusted(Outbox *o, const ClockSample *now);
 
 /* Ids of the queued messages of device, oldest first (malloc'd array). */
 int outbox_device_ids(Outbox *o, const char *device, uint64_t **ret_ids, size_t *ret_n);

@@ -9,6 +9,7 @@
 #include "bus-manager.h"
 #include "log.h"
 #include "manager.h"
+#include "transport-clock.h"
 #include "transport-coap-aes.h"
 #include "transport-coap-dtls.h"
 #include "transport-https.h"
@@ -141,7 +142,7 @@ static void free_entries(OutboxEntry **entries, size_t n) {
  * way). Every queued message up to the cursor is in flight, so one query after the cursor finds them; after a
  * rewind (a message went back to the queue) the query starts at the head. Returns how many are in ret[]. */
 static int transport_next(Transport *t, size_t max, OutboxEntry *ret[static TRANSPORT_WINDOW_MAX]) {
-        uint64_t now = now_realtime_usec();
+        uint64_t now = now_boottime_usec();
         size_t n = 0, examined = 0;
 
         assert(max <= TRANSPORT_WINDOW_MAX);
@@ -175,7 +176,7 @@ static int transport_next(Transport *t, size_t max, OutboxEntry *ret[static TRAN
                         t->cursor = e->id;
                         if (transport_is_inflight(t, e->id))
                                 outbox_entry_free(e);
-                        else if (e->expires_usec != 0 && e->expires_usec <= now) {
+                        else if (outbox_entry_expired(e, now)) {
                                 transport_fail_message(t, e, "expired");
                                 outbox_entry_free(e);
                         } else
@@ -242,6 +243,8 @@ static void transport_drain(Transport *t) {
         unsigned window = CLAMP(t->window, 1u, (unsigned) TRANSPORT_WINDOW_MAX);
         int n;
 
+        if (transport_clock_wait(t))
+                return;
         if (t->authenticating || t->backoff_timer)
                 return;
         if (!transport_reachable(t)) {
@@ -496,6 +499,19 @@ void transport_network_changed(Transport *t, bool reconnect) {
         }
         t->backoff_step = 0;
         transport_resume(t);
+}
+
+void transport_clock_changed(Transport *t) {
+        /* Only certificate checks depend on the wall clock (TTLs count elapsed time). What is outstanding was
+         * started under the other verdict: abandon it (a retry), and try -- or wait for the clock -- at once,
+         * without waiting out a backoff armed by a certificate refused because of the clock. */
+        if (!transport_clock_matters(t))
+                return;
+        t->backoff_timer = sd_event_source_unref(t->backoff_timer);
+        if (transport_busy(t))
+                transport_count_retry(t, transport_abandon(t));
+        t->backoff_step = 0;
+        transport_kick(t);
 }
 
 int transport_fail_queued(Transport *t, const char *reason, uint64_t *ret_count) {

@@ -108,6 +108,10 @@ bool transport_reachable(const Transport *t);
  * session. Devices with a loopback endpoint ignore all of it. */
 void transport_network_changed(Transport *t, bool reconnect);
 
+/* The wall clock's verdict changed (clock-watch.h): a device that verifies certificates abandons what is
+ * outstanding and tries at once, or waits for the clock (State waiting-for-clock). Others ignore it. */
+void transport_clock_changed(Transport *t);
+
 /* Fails every committed queued message of the device with reason, telling each publisher. */
 int transport_fail_queued(Transport *t, const char *reason, uint64_t *ret_count);
 

@@ -8,6 +8,8 @@ packages=(
         libsystemd-dev libcoap3-dev libgnutls28-dev libcurl4-gnutls-dev libnl-route-3-dev libjson-c-dev
         libsqlite3-dev libinih-dev libmicrohttpd-dev libcmocka-dev libcbor-dev
         dbus-daemon dbus-bin systemd util-linux gnutls-bin sqlite3 python3 procps iproute2 strace
+        # libfaketime for the wrong-clock tests (tests/lib/harness.sh with_faketime); never the machine's clock.
+        faketime
         # Debian packages, man pages and their test (tests/package/run.sh): dbus for the packages' dependency on
         # a system bus, man-db for `man -w`.
         dpkg-dev debhelper lintian scdoc dbus man-db

@@ -619,3 +619,20 @@ relay_blackhole_toggle() {
         wait_for --timeout=5 harness_relay_switched "${RELAY_OUT[$1]}" $((n + 1)) || fail "relay $1 did not switch"
 }
 harness_relay_switched() { (($(grep -c '^blackhole \(on\|off\) ' "$1") >= $2)); }
+
+# --- A faked wall clock (libfaketime, Debian package faketime) for one process; the machine's clock is never set.
+# with_faketime FILE CMD...: runs CMD (e.g. start_daemon) with iotpubd under libfaketime reading its wall clock from
+# FILE on every call (write "@2000-01-01 00:00:00", "+0", "-1y", ... into it to move the clock). CLOCK_MONOTONIC
+# and CLOCK_BOOTTIME stay real, and the kernel's clock does not move, so no TFD_TIMER_CANCEL_ON_SET timer fires.
+# Keep the faked clock behind the real one or right: libfaketime 0.9.10 shifts every absolute timerfd by its
+# offset whatever the clock, so behind, sd-event's timers do not fire while faked; ahead, arming one fails.
+HARNESS_FAKETIME_LIB=${HARNESS_FAKETIME_LIB:-/usr/lib/$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)/faketime/libfaketime.so.1}
+with_faketime() {
+        local file=$1 saved=("${HARNESS_WRAPPER[@]}")
+        shift
+        [[ -f "$HARNESS_FAKETIME_LIB" ]] || fail "libfaketime is missing ($HARNESS_FAKETIME_LIB); install the faketime package"
+        HARNESS_WRAPPER=(env LD_PRELOAD="$HARNESS_FAKETIME_LIB" FAKETIME_TIMESTAMP_FILE="$file" FAKETIME_NO_CACHE=1
+                FAKETIME_DONT_FAKE_MONOTONIC=1 "${saved[@]}")
+        "$@"
+        HARNESS_WRAPPER=("${saved[@]}")
+}

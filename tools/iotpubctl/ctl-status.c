@@ -28,7 +28,7 @@ static int status_print_device(sd_bus *bus, const char *name, Json *j) {
                 json_end_object(j);
                 return CTL_EXIT_OK;
         }
-        printf("  %-20s %-15s queue %-6" PRIu64 " sent %-6" PRIu64 " failed %" PRIu64 "%s%s\n", name,
+        printf("  %-20s %-17s queue %-6" PRIu64 " sent %-6" PRIu64 " failed %" PRIu64 "%s%s\n", name,
                properties_str(&p, "State"), properties_u64(&p, "QueueMessages"),
                properties_u64(&p, "MessagesSent"), properties_u64(&p, "MessagesFailed"),
                isempty(err) ? "" : " last error: ", err);
