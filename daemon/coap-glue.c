@@ -55,6 +55,7 @@ struct CoapGlue {
         sd_event_source *release_source;
         coap_session_t **released;  /* sessions to drop outside libcoap's dispatch */
         CoapGlueSession *sessions;
+        uint64_t next_due_usec;     /* the earliest retransmission of any request, UINT64_MAX for none */
         size_t n_released;
         unsigned ack_timeout_ms;     /* RFC 7252 ACK_TIMEOUT for new sessions */
 };
@@ -65,6 +66,7 @@ static void coap_glue_rearm(CoapGlue *g) {
 
         coap_ticks(&now);
         ms = coap_io_prepare_epoll(g->ctx, now);
+
         if (ms == 0) {
                 /* Nothing to retransmit or expire: no wakeups. */
                 (void) sd_event_source_set_enabled(g->timer_source, SD_EVENT_OFF);
@@ -74,8 +76,13 @@ static void coap_glue_rearm(CoapGlue *g) {
         (void) sd_event_source_set_enabled(g->timer_source, SD_EVENT_ONESHOT);
 }
 
+static void glue_account(CoapGlue *g);
+
+/* libcoap retransmits from coap_io_process(), woken by its own timerfd (through its epoll fd) or by the timer
+ * here: what it sent is counted after it ran. */
 static void coap_glue_process(CoapGlue *g) {
         (void) coap_io_process(g->ctx, COAP_IO_NO_WAIT);
+        glue_account(g);
         coap_glue_rearm(g);
 }
 
@@ -84,21 +91,8 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
         return 0;
 }
 
-static void session_account(CoapGlueSession *s, uint64_t now);
-
-/* libcoap retransmits from its timer: what it sent is counted after it ran. A handler may free the session it is
- * called for, so the next one is taken first. */
-static int on_timer(sd_event_source *source, uint64_t usec, void *userdata) {
-        CoapGlue *g = userdata;
-        uint64_t now;
-
-        coap_glue_process(g);
-        now = now_monotonic_usec();
-        for (CoapGlueSession *s = g->sessions, *next; s; s = next) {
-                next = s->next;
-                if (s->n_outstanding > 0)
-                        session_account(s, now);
-        }
+static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        coap_glue_process(userdata);
         return 0;
 }
 
@@ -121,22 +115,40 @@ static int on_release(sd_event_source *s, void *userdata) {
  * ACK_RANDOM_FACTOR at 1 and the random part chosen here per request (see coap_glue_send()), T is known, so the
  * retransmissions made by now are known too: each is reported once, as it happens, to the session's handler.
  * A tolerance of 2 ms covers libcoap's millisecond ticks. */
-static void request_account(GlueRequest *q, uint64_t now) {
-        CoapGlueSession *s = q->session;
-        unsigned max = coap_session_get_max_retransmit(s->session), due = 0;
+#define ACCOUNT_SLACK_USEC 2000
 
-        if (!q->cb || q->sent_usec == 0)
-                return;
-        while (due < max && now + 2000 >= q->sent_usec + ((2ULL << due) - 1) * q->first_timeout_usec)
-                due++;
-        for (; q->retransmissions < due; q->retransmissions++)
-                if (s->on_retransmit)
-                        s->on_retransmit(q->userdata, q->size);
+/* When request q is retransmitted next, or UINT64_MAX. */
+static uint64_t request_next_due(const GlueRequest *q) {
+        unsigned max = coap_session_get_max_retransmit(q->session->session);
+
+        if (!q->cb || q->sent_usec == 0 || q->retransmissions >= max)
+                return UINT64_MAX;
+        return q->sent_usec + ((2ULL << q->retransmissions) - 1) * q->first_timeout_usec;
 }
 
-static void session_account(CoapGlueSession *s, uint64_t now) {
-        for (size_t i = 0; i < COAP_GLUE_NSTART_MAX; i++)
-                request_account(&s->requests[i], now);
+static void request_account(GlueRequest *q, uint64_t now) {
+        CoapGlueSession *s = q->session;
+        uint64_t due;
+
+        while ((due = request_next_due(q)) != UINT64_MAX && now + ACCOUNT_SLACK_USEC >= due) {
+                q->retransmissions++;
+                if (s->on_retransmit)
+                        s->on_retransmit(q->userdata, q->size);
+        }
+        s->glue->next_due_usec = MIN(s->glue->next_due_usec, due);
+}
+
+/* Counts what is due in every session with requests outstanding, once the earliest retransmission is. */
+static void glue_account(CoapGlue *g) {
+        uint64_t now = now_monotonic_usec();
+
+        if (g->next_due_usec == UINT64_MAX || now + ACCOUNT_SLACK_USEC < g->next_due_usec)
+                return;
+        g->next_due_usec = UINT64_MAX;
+        for (CoapGlueSession *s = g->sessions; s; s = s->next)
+                if (s->n_outstanding > 0)
+                        for (size_t i = 0; i < COAP_GLUE_NSTART_MAX; i++)
+                                request_account(&s->requests[i], now);
 }
 
 static void request_complete(GlueRequest *q, const coap_pdu_t *reply, int error) {
@@ -240,6 +252,7 @@ static int on_event(coap_session_t *session, const coap_event_t event) {
                 if (q->sent_usec == 0) {
                         q->sent_usec = s->heard_usec;
                         q->first_timeout_usec = s->ack_timeout_usec;
+                        s->glue->next_due_usec = MIN(s->glue->next_due_usec, request_next_due(q));
                 }
                 if (deadline_arm(q) < 0)
                         log_debug("Cannot re-arm a CoAP request's deadline; the one from before the handshake stays.");
@@ -367,6 +380,7 @@ int coap_glue_new(sd_event *event, unsigned ack_timeout_ms, CoapGlue **ret) {
                 return -ENOMEM;
         g->event = sd_event_ref(event);
         g->ack_timeout_ms = ack_timeout_ms;
+        g->next_due_usec = UINT64_MAX;
         g->ctx = coap_new_context(NULL);
         if (!g->ctx)
                 return -ENOMEM;
@@ -638,12 +652,14 @@ int coap_glue_send(CoapGlueSession *s, coap_pdu_t *pdu, coap_glue_reply_t cb, vo
         q->retransmissions = 0;
         q->first_timeout_usec = s->ack_timeout_usec;
         q->sent_usec = coap_session_get_state(s->session) == COAP_SESSION_STATE_ESTABLISHED ? now_monotonic_usec() : 0;
+
         if (coap_send(s->session, pdu) == COAP_INVALID_MID) {
                 q->cb = NULL;
                 (void) sd_event_source_set_enabled(q->deadline_source, SD_EVENT_OFF);
                 return -EIO;
         }
         s->n_outstanding++;
+        s->glue->next_due_usec = MIN(s->glue->next_due_usec, request_next_due(q));
         coap_glue_rearm(s->glue);
         return (int) size;
 }
