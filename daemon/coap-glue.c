@@ -10,57 +10,9 @@
 #include "log.h"
 #include "time-util.h"
 
-#define COAP_GLUE_MTU 1280 /* the platform's PDU limit (PROTOCOL.md A.13) */
-/* libcoap 4.3.1 starts GnuTLS's DTLS retransmission timer at 1 s (COAP_DTLS_RETRANSMIT_MS). */
-#define DTLS_FIRST_RETRANSMIT_USEC (1000 * 1000ULL)
-#define ACK_RANDOM_PERMILLE 1500ULL /* RFC 7252's ACK_RANDOM_FACTOR */
+#include "coap-glue-internal.h"
 
-typedef struct GlueRequest {
-        CoapGlueSession *session;
-        uint8_t token[8];
-        size_t token_len;
-        coap_glue_reply_t cb;             /* NULL: the slot is free */
-        void *userdata;
-        sd_event_source *deadline_source; /* enabled only while the request is outstanding */
-        size_t size;                      /* of the datagram, as each retransmission sends it again */
-        uint64_t sent_usec;               /* when it left (monotonic), 0 while it waits for the DTLS handshake */
-        uint64_t first_timeout_usec;      /* its first retransmission timeout: the ACK_TIMEOUT it was sent with */
-        unsigned retransmissions;         /* counted so far */
-} GlueRequest;
-
-struct CoapGlueSession {
-        CoapGlue *glue;
-        coap_session_t *session;
-        CoapGlueSecurity security;
-        char *hostname;           /* certificate mode: the name the server's certificate must carry */
-        bool cert_verified;       /* certificate mode: the server's certificate passed every check */
-        uint64_t hello_usec;      /* when our latest ClientHello was made (monotonic) */
-        bool hello_lagged;        /* a server flight came later than a retransmission would have been sent */
-        bool hello_done;          /* the server's whole flight up to ServerHelloDone arrived */
-        uint32_t next_token;
-        uint64_t heard_usec;      /* when the peer was last heard from (monotonic): a response, or the handshake */
-        uint64_t ack_timeout_usec; /* the ACK_TIMEOUT the session holds now (set per request) */
-        coap_glue_retransmit_t on_retransmit;
-        bool *freed;              /* set when the session is freed inside a callback */
-        unsigned n_outstanding;
-        CoapGlueSession *prev, *next; /* the glue's sessions */
-        GlueRequest requests[COAP_GLUE_NSTART_MAX];
-};
-
-struct CoapGlue {
-        sd_event *event;
-        coap_context_t *ctx;
-        sd_event_source *io_source;
-        sd_event_source *timer_source;
-        sd_event_source *release_source;
-        coap_session_t **released;  /* sessions to drop outside libcoap's dispatch */
-        CoapGlueSession *sessions;
-        uint64_t next_due_usec;     /* the earliest retransmission of any request, UINT64_MAX for none */
-        size_t n_released;
-        unsigned ack_timeout_ms;     /* RFC 7252 ACK_TIMEOUT for new sessions */
-};
-
-static void coap_glue_rearm(CoapGlue *g) {
+void coap_glue_rearm(CoapGlue *g) {
         coap_tick_t now;
         unsigned ms;
 
@@ -75,8 +27,6 @@ static void coap_glue_rearm(CoapGlue *g) {
         (void) sd_event_source_set_time_relative(g->timer_source, (uint64_t) ms * 1000);
         (void) sd_event_source_set_enabled(g->timer_source, SD_EVENT_ONESHOT);
 }
-
-static void glue_account(CoapGlue *g);
 
 /* libcoap retransmits from coap_io_process(), woken by its own timerfd (through its epoll fd) or by the timer
  * here: what it sent is counted after it ran. */
@@ -110,153 +60,11 @@ static int on_release(sd_event_source *s, void *userdata) {
         return 0;
 }
 
-/* libcoap retransmits a confirmable request that is not acknowledged after its first timeout T, then after 2T,
- * 4T and 8T more (RFC 7252 4.2), from inside coap_io_process(), and says nothing about it. With
- * ACK_RANDOM_FACTOR at 1 and the random part chosen here per request (see coap_glue_send()), T is known, so the
- * retransmissions made by now are known too: each is reported once, as it happens, to the session's handler.
- * A tolerance of 2 ms covers libcoap's millisecond ticks. */
-#define ACCOUNT_SLACK_USEC 2000
-
-/* When request q is retransmitted next, or UINT64_MAX. */
-static uint64_t request_next_due(const GlueRequest *q) {
-        unsigned max = coap_session_get_max_retransmit(q->session->session);
-
-        if (!q->cb || q->sent_usec == 0 || q->retransmissions >= max)
-                return UINT64_MAX;
-        return q->sent_usec + ((2ULL << q->retransmissions) - 1) * q->first_timeout_usec;
-}
-
-static void request_account(GlueRequest *q, uint64_t now) {
-        CoapGlueSession *s = q->session;
-        uint64_t due;
-
-        while ((due = request_next_due(q)) != UINT64_MAX && now + ACCOUNT_SLACK_USEC >= due) {
-                q->retransmissions++;
-                if (s->on_retransmit)
-                        s->on_retransmit(q->userdata, q->size);
-        }
-        s->glue->next_due_usec = MIN(s->glue->next_due_usec, due);
-}
-
-/* Counts what is due in every session with requests outstanding, once the earliest retransmission is. */
-static void glue_account(CoapGlue *g) {
-        uint64_t now = now_monotonic_usec();
-
-        if (g->next_due_usec == UINT64_MAX || now + ACCOUNT_SLACK_USEC < g->next_due_usec)
-                return;
-        g->next_due_usec = UINT64_MAX;
-        for (CoapGlueSession *s = g->sessions; s; s = s->next)
-                if (s->n_outstanding > 0)
-                        for (size_t i = 0; i < COAP_GLUE_NSTART_MAX; i++)
-                                request_account(&s->requests[i], now);
-}
-
-static void request_complete(GlueRequest *q, const coap_pdu_t *reply, int error) {
-        coap_glue_reply_t cb;
-
-        request_account(q, now_monotonic_usec());
-        cb = q->cb;
-        q->cb = NULL;
-        q->session->n_outstanding--;
-        (void) sd_event_source_set_enabled(q->deadline_source, SD_EVENT_OFF);
-        cb(q->userdata, reply, error);
-}
-
-/* Completes the outstanding request of s whose token is tok. Once completed (answered, failed or past its
- * deadline), a request's token matches nothing any more: a late reply is ignored. */
-static void session_complete(CoapGlueSession *s, const coap_bin_const_t *tok, const coap_pdu_t *reply, int error) {
-        for (size_t i = 0; i < COAP_GLUE_NSTART_MAX; i++) {
-                GlueRequest *q = &s->requests[i];
-
-                if (q->cb && tok->length == q->token_len && memcmp(tok->s, q->token, q->token_len) == 0) {
-                        request_complete(q, reply, error);
-                        return;
-                }
-        }
-}
-
-/* A failure of the session itself: every outstanding request fails with error, until a callback frees s. */
-static void session_fail(CoapGlueSession *s, int error) {
-        bool freed = false;
-
-        s->freed = &freed;
-        for (size_t i = 0; i < COAP_GLUE_NSTART_MAX && !freed; i++)
-                if (s->requests[i].cb)
-                        request_complete(&s->requests[i], NULL, error);
-        if (!freed)
-                s->freed = NULL;
-}
-
-/* The deadline of one exchange, counted from its first transmission: RFC 7252's MAX_TRANSMIT_WAIT (4.8.2),
- *   ACK_TIMEOUT x (2^(MAX_RETRANSMIT + 1) - 1) x ACK_RANDOM_FACTOR,
- * 93 s at the default ACK_TIMEOUT of 2 s, 46.5 s at 1 s. It is when a CON sender gives up on an ACK anyway
- * (libcoap's last retransmission times out no later), so it never cuts short an exchange that is still being
- * retransmitted. The odd cases are what it is for: an empty ACK promises a separate response, and a server
- * retransmits that CON for at most MAX_TRANSMIT_SPAN (ACK_TIMEOUT x (2^MAX_RETRANSMIT - 1) x ACK_RANDOM_FACTOR,
- * 45 s at 2 s); the deadline leaves it that whole span plus 48 s (at 2 s) of processing and latency, so a
- * separate response that has not come by then never will. An ACK with our message id but another token (the
- * request is acknowledged, its response lost for good) ends the same way, as does a handshake that hangs.
- * EXCHANGE_LIFETIME (247 s) is how long a receiver must remember a message id, with a 100 s worst-case latency
- * each way: a bound for deduplication, not for how long a queue should wait behind one request. The
- * parameters are RFC 7252's (ACK_RANDOM_FACTOR 1.5, MAX_RETRANSMIT the session's), with CoapAckTimeoutMSec=:
- * coap_glue_send() draws each request's first timeout from that range itself. */
-static uint64_t exchange_deadline_usec(const CoapGlueSession *s) {
-        return s->glue->ack_timeout_ms * ((2ULL << coap_session_get_max_retransmit(s->session)) - 1) *
-               ACK_RANDOM_PERMILLE;
-}
-
-static int on_deadline(sd_event_source *source, uint64_t usec, void *userdata) {
-        GlueRequest *q = userdata;
-
-        log_debug("No response within %.1f s: the CoAP request is abandoned.",
-                  (double) exchange_deadline_usec(q->session) / 1e6);
-        /* The callback may free the session (and this source, which sd-event allows during its dispatch). */
-        request_complete(q, NULL, -ETIMEDOUT);
-        return 0;
-}
-
-static int deadline_arm(GlueRequest *q) {
-        CoapGlueSession *s = q->session;
-        uint64_t usec = exchange_deadline_usec(s);
-        int r;
-
-        if (!q->deadline_source) {
-                r = sd_event_add_time_relative(s->glue->event, &q->deadline_source, CLOCK_MONOTONIC, usec, 0,
-                                               on_deadline, q);
-                if (r < 0)
-                        return r;
-                (void) sd_event_source_set_description(q->deadline_source, "coap-deadline");
-                return 0;
-        }
-        r = sd_event_source_set_time_relative(q->deadline_source, usec);
-        if (r < 0)
-                return r;
-        return sd_event_source_set_enabled(q->deadline_source, SD_EVENT_ONESHOT);
-}
-
-/* A request made during a DTLS handshake waits for it, under a deadline armed by coap_glue_send() (a handshake
- * that hangs ends there); it leaves when the handshake completes, and its own deadline counts from then, so that
- * a slow handshake on a lossy link does not eat into the exchange's retransmissions. */
 static int on_event(coap_session_t *session, const coap_event_t event) {
         CoapGlueSession *s = coap_session_get_app_data(session);
 
-        if (!s || event != COAP_EVENT_DTLS_CONNECTED)
-                return 0;
-        s->heard_usec = now_monotonic_usec();
-        for (size_t i = 0; i < COAP_GLUE_NSTART_MAX; i++) {
-                GlueRequest *q = &s->requests[i];
-
-                if (!q->cb)
-                        continue;
-                /* Held back by libcoap until now, sent with the ACK_TIMEOUT the session holds now. */
-                if (q->sent_usec == 0) {
-                        q->sent_usec = s->heard_usec;
-                        q->first_timeout_usec = s->ack_timeout_usec;
-                        s->glue->next_due_usec = MIN(s->glue->next_due_usec, request_next_due(q));
-                }
-                if (deadline_arm(q) < 0)
-                        log_debug("Cannot re-arm a CoAP request's deadline; the one from before the handshake stays.");
-        }
+        if (s && event == COAP_EVENT_DTLS_CONNECTED)
+                glue_session_connected(s);
         return 0;
 }
 
@@ -268,7 +76,7 @@ static coap_response_t on_response(coap_session_t *session, const coap_pdu_t *se
         /* Responses are matched by token only (PROTOCOL.md A.2); anything unexpected is ignored. */
         if (s) {
                 s->heard_usec = now_monotonic_usec();
-                session_complete(s, &tok, received, 0);
+                glue_session_complete(s, &tok, received, 0);
         }
         return COAP_RESPONSE_OK;
 }
@@ -353,9 +161,9 @@ static void on_nack(coap_session_t *session, const coap_pdu_t *sent, const coap_
         log_debug("CoAP request failed without a response (reason %d).", (int) reason);
         if (sent) {
                 tok = coap_pdu_get_token(sent);
-                session_complete(s, &tok, NULL, error);
+                glue_session_complete(s, &tok, NULL, error);
         } else
-                session_fail(s, error);
+                glue_session_fail(s, error);
 }
 
 static void on_coap_log(coap_log_t level, const char *message) {
@@ -481,7 +289,7 @@ static coap_session_t *new_psk_session(CoapGlueSession *s, const coap_address_t 
         return coap_new_client_session_psk2(s->glue->ctx, NULL, dst, COAP_PROTO_DTLS, &psk);
 }
 
-static void session_set_ack_timeout(CoapGlueSession *s, uint64_t ms) {
+void glue_session_set_ack_timeout(CoapGlueSession *s, uint64_t ms) {
         coap_session_set_ack_timeout(s->session, (coap_fixed_point_t) {
                                                          .integer_part = (uint16_t) (ms / 1000),
                                                          .fractional_part = (uint16_t) (ms % 1000),
@@ -529,7 +337,7 @@ static int session_new(CoapGlue *g, const char *endpoint, uint16_t default_port,
         coap_session_set_mtu(s->session, COAP_GLUE_MTU);
         /* The random part of the first timeout is drawn per request by coap_glue_send(). */
         coap_session_set_ack_random_factor(s->session, (coap_fixed_point_t) { .integer_part = 1 });
-        session_set_ack_timeout(s, g->ack_timeout_ms);
+        glue_session_set_ack_timeout(s, g->ack_timeout_ms);
         s->next = g->sessions;
         if (g->sessions)
                 g->sessions->prev = s;
@@ -559,6 +367,10 @@ CoapGlueSession *coap_glue_session_free(CoapGlueSession *s) {
 
         if (!s)
                 return NULL;
+        if (s->failing) {
+                s->free_requested = true;
+                return NULL;
+        }
         g = s->glue;
         coap_session_set_app_data(s->session, NULL);
         /* We may be inside libcoap's dispatch of this very session: release it from a deferred source. */
@@ -570,8 +382,6 @@ CoapGlueSession *coap_glue_session_free(CoapGlueSession *s) {
         }
         for (size_t i = 0; i < COAP_GLUE_NSTART_MAX; i++)
                 sd_event_source_disable_unref(s->requests[i].deadline_source);
-        if (s->freed)
-                *s->freed = true;
         if (s->prev)
                 s->prev->next = s->next;
         else
@@ -608,58 +418,3 @@ size_t coap_glue_pdu_size(const coap_pdu_t *pdu) {
         return n;
 }
 
-void coap_glue_session_set_retransmit_handler(CoapGlueSession *s, coap_glue_retransmit_t handler) {
-        s->on_retransmit = handler;
-}
-
-void coap_glue_session_set_nstart(CoapGlueSession *s, unsigned n) {
-        coap_session_set_nstart(s->session, (uint16_t) CLAMP(n, 1u, (unsigned) COAP_GLUE_NSTART_MAX));
-}
-
-uint64_t coap_glue_session_silent_usec(const CoapGlueSession *s) {
-        return now_monotonic_usec() - s->heard_usec;
-}
-
-int coap_glue_send(CoapGlueSession *s, coap_pdu_t *pdu, coap_glue_reply_t cb, void *userdata) {
-        coap_bin_const_t tok = coap_pdu_get_token(pdu);
-        size_t size = coap_glue_pdu_size(pdu);
-        GlueRequest *q = NULL;
-        uint32_t rnd = 0;
-        int r;
-
-        for (size_t i = 0; i < COAP_GLUE_NSTART_MAX && !q; i++)
-                if (!s->requests[i].cb)
-                        q = &s->requests[i];
-        if (!q || tok.length > sizeof(q->token)) {
-                coap_delete_pdu(pdu);
-                return q ? -EINVAL : -EBUSY;
-        }
-        memcpy(q->token, tok.s, tok.length);
-        q->token_len = tok.length;
-        r = deadline_arm(q);
-        if (r < 0) {
-                coap_delete_pdu(pdu);
-                return r;
-        }
-        /* RFC 7252 4.2: the first timeout is random between ACK_TIMEOUT and ACK_TIMEOUT x ACK_RANDOM_FACTOR. It
-         * is drawn here and the session's factor is 1, so that what libcoap retransmits is known (request_account()). */
-        (void) coap_prng(&rnd, sizeof(rnd));
-        session_set_ack_timeout(s, s->glue->ack_timeout_ms + s->glue->ack_timeout_ms *
-                                                                     (rnd % (ACK_RANDOM_PERMILLE - 1000 + 1)) / 1000);
-        q->cb = cb;
-        q->userdata = userdata;
-        q->size = size;
-        q->retransmissions = 0;
-        q->first_timeout_usec = s->ack_timeout_usec;
-        q->sent_usec = coap_session_get_state(s->session) == COAP_SESSION_STATE_ESTABLISHED ? now_monotonic_usec() : 0;
-
-        if (coap_send(s->session, pdu) == COAP_INVALID_MID) {
-                q->cb = NULL;
-                (void) sd_event_source_set_enabled(q->deadline_source, SD_EVENT_OFF);
-                return -EIO;
-        }
-        s->n_outstanding++;
-        s->glue->next_due_usec = MIN(s->glue->next_due_usec, request_next_due(q));
-        coap_glue_rearm(s->glue);
-        return (int) size;
-}

@@ -104,7 +104,7 @@ for t in $TRANSPORTS; do
                 DEV_INST[bytes$short]=bytes DEV_TRANSPORT[bytes$short]=$t
         fi
 done
-start_cloudsim "$CLOUD_DEVICES" --dtls-port=0 --https-port=0 --cert="$PKI_CERT" --key="$PKI_KEY"
+start_cloudsim "$CLOUD_DEVICES" ${FIELD_CLOUDSIM_LOG:+--log-level=$FIELD_CLOUDSIM_LOG} --dtls-port=0 --https-port=0 --cert="$PKI_CERT" --key="$PKI_KEY"
 CLOUD_PORT[coap-aes]=$CLOUDSIM_PORT CLOUD_PORT[coap-dtls]=$CLOUDSIM_DTLS_PORT CLOUD_PORT[https]=$CLOUDSIM_HTTPS_PORT
 BASE_CONF=()
 [[ -z "${FIELD_ACK_MS:-}" ]] || BASE_CONF+=("CoapAckTimeoutMSec=$FIELD_ACK_MS")
