@@ -91,8 +91,8 @@ instance_start() {
         key=${INST_OPT_DAEMON[$name]:-${INST_OPT_DEVICE[$name]}}
         case $mode in
         none) [[ -z $key ]] || INST_NOTE[$name]="${key%%=*} unsupported" ;;
-        daemon) INST_NOTE[$name]="${key%%=*} only in [Daemon]" ;;
-        device) INST_NOTE[$name]="${key%%=*} only in [Device]" ;;
+        daemon) [[ -z ${INST_OPT_DEVICE[$name]} ]] || INST_NOTE[$name]="${key%%=*} only in [Daemon]" ;;
+        device) [[ -z ${INST_OPT_DAEMON[$name]} ]] || INST_NOTE[$name]="${key%%=*} only in [Device]" ;;
         both) ;;
         esac
         harness_log "$name: iotpubd pid $DAEMON_PID, optional keys: $mode"

@@ -19,6 +19,7 @@
 #include "sim-coap.h"
 #include "sim-dedup.h"
 #include "sim-ids.h"
+#include "tls-audit.h"
 
 typedef enum RequestKind {
         REQUEST_AUTH,
@@ -311,6 +312,8 @@ int sim_coap_new(SimServer *server, SimCoap **ret) {
                 return -ENOMEM;
         c->server = server;
         c->context = coap_new_context(NULL);
+        /* libcoap's audit function crashes on libmicrohttpd's TLS sessions; ours only logs. */
+        tls_audit_install();
         r = c->context ? sim_dedup_new(SIM_DEDUP_ENTRIES_DEFAULT, SIM_DEDUP_LIFETIME_USEC, &c->dedup) : -ENOMEM;
         if (r >= 0)
                 r = add_resources(c->context);
@@ -476,6 +479,7 @@ static int setup_dtls(SimCoap *c, const char *cert, const char *key) {
         /* Certificate mode (B.3): no client certificate is asked for. */
         if (cert && !coap_context_set_pki(c->context, &pki))
                 return log_error_errno(EIO, "Cannot load the DTLS certificate %s or its key %s.", cert, key);
+        tls_audit_install(); /* in case libcoap installed its own again */
         return 0;
 }
 
