@@ -80,6 +80,8 @@ static void on_outbox_failed(void *userdata, int error) {
          * (which frees space); otherwise back off rather than re-send in a loop. */
         released = error == -ENOSPC && m->reserve && reserve_release(m->reserve) > 0;
         for (size_t i = 0; i < m->n_devices; i++) {
+                /* The rolled-back transaction may have recorded deliveries: those messages are queued again. */
+                transport_requeued(m->devices[i]->transport);
                 if (released)
                         transport_resume(m->devices[i]->transport);
                 else

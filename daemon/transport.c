@@ -429,6 +429,10 @@ void transport_configure(Transport *t, const Config *c) {
         transport_kick(t);
 }
 
+void transport_requeued(Transport *t) {
+        t->rewind = true;
+}
+
 void transport_storage_failed(Transport *t, int error) {
         char msg[160];
 

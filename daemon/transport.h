@@ -94,6 +94,9 @@ void transport_resume(Transport *t);
  * counted as a retry) and send at once; drop the token and authenticate afresh, the same way. */
 void transport_configure(Transport *t, const Config *c);
 void transport_flush(Transport *t);
+/* The outbox put messages back in the queue (a transaction that recorded their delivery was rolled back): they
+ * are looked for from the head again, below the cursor of the window. */
+void transport_requeued(Transport *t);
 /* The outbox could not record a delivery or failure: back off instead of re-sending at once. */
 void transport_storage_failed(Transport *t, int error);
 void transport_reauthenticate(Transport *t);
