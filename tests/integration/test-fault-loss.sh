@@ -17,7 +17,10 @@ harness_init test-fault-loss "$IOTPUBD" "$CLOUDSIM" "$PUBCLIENT" "$RELAY"
 # close to an hour for 1,000 messages; 40 devices, each with its own session through the relay, take 2-3 minutes.
 COUNT=${IOTPUB_LOSS_COUNT:-1000}
 DEVICES=${IOTPUB_LOSS_DEVICES:-40}
-BOUND=${IOTPUB_LOSS_TIMEOUT:-420}        # seconds for the whole stream to be delivered
+# Seconds for the whole stream: a liveness bound, not a measurement. With one message in flight per device the
+# tail is long and follows the machine's load (coap-dtls alone: 242-368 s in earlier sessions; 422 s once in CI
+# with everything else running), so it stays just under run-tests.sh's 600 s limit.
+BOUND=${IOTPUB_LOSS_TIMEOUT:-560}
 LOSS=${IOTPUB_LOSS_PERCENT:-30}
 SEED=${IOTPUB_FAULT_SEED:-7}
 DUP=${IOTPUB_LOSS_DUP_PERCENT:-5}
