@@ -630,8 +630,12 @@ HARNESS_FAKETIME_LIB=${HARNESS_FAKETIME_LIB:-/usr/lib/$(gcc -print-multiarch 2>/
 with_faketime() {
         local file=$1 saved=("${HARNESS_WRAPPER[@]}")
         shift
+        local preload=$HARNESS_FAKETIME_LIB asan
         [[ -f "$HARNESS_FAKETIME_LIB" ]] || fail "libfaketime is missing ($HARNESS_FAKETIME_LIB); install the faketime package"
-        HARNESS_WRAPPER=(env LD_PRELOAD="$HARNESS_FAKETIME_LIB" FAKETIME_TIMESTAMP_FILE="$file" FAKETIME_NO_CACHE=1
+        # An ASan build (make check-asan) refuses to start unless its runtime comes first among the libraries.
+        asan=$(ldd "$IOTPUBD" 2>/dev/null | awk '/libasan/ { print $3; exit }')
+        [[ -z $asan ]] || preload=$asan:$preload
+        HARNESS_WRAPPER=(env LD_PRELOAD="$preload" FAKETIME_TIMESTAMP_FILE="$file" FAKETIME_NO_CACHE=1
                 FAKETIME_DONT_FAKE_MONOTONIC=1 "${saved[@]}")
         "$@"
         HARNESS_WRAPPER=("${saved[@]}")
