@@ -105,7 +105,10 @@ $(B)/tests/bin/%: $(B)/obj/tests/tools/%.o $(LIBSHARED)
 
 # The relays' shared link emulation (tests/tools/link/: shaping, black holes, options) is linked into both.
 LINK_SRC := $(wildcard tests/tools/link/*.c)
-$(B)/tests/bin/udp-relay $(B)/tests/bin/tcp-relay: $(call obj,$(LINK_SRC))
+$(B)/tests/bin/udp-relay $(B)/tests/bin/tcp-relay: $(B)/tests/bin/%: $(B)/obj/tests/tools/%.o $(call obj,$(LINK_SRC)) \
+		$(LIBSHARED)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(SHARED_PKGS)) -lm
 
 $(B)/tests/bin/%: $(B)/obj/tests/integration/%.o $(LIBSHARED)
 	@mkdir -p $(dir $@)

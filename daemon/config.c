@@ -10,6 +10,7 @@
 #include "config.h"
 #include "log.h"
 #include "macro.h"
+#include "parse-util.h"
 #include "safe-file.h"
 
 #define USEC_PER_SEC 1000000ULL
@@ -45,20 +46,6 @@ _printf_(2, 3) static int config_error(ConfigParse *p, const char *fmt, ...) {
                 (void) vsnprintf(p->error, sizeof(p->error), fmt, ap);
                 va_end(ap);
         }
-        return 0;
-}
-
-static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *ret) {
-        char *end;
-        unsigned long long v;
-
-        if (!s || *s < '0' || *s > '9')
-                return -EINVAL;
-        errno = 0;
-        v = strtoull(s, &end, 10);
-        if (errno != 0 || *end || v < min || v > max)
-                return -EINVAL;
-        *ret = v;
         return 0;
 }
 

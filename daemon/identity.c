@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Parsing and validation of device identity files with inih; see identity.h. */
-#include <errno.h>
 #include <ini.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -9,6 +8,7 @@
 #include "config.h"
 #include "identity.h"
 #include "log.h"
+#include "parse-util.h"
 #include "safe-file.h"
 
 #define SECRET_MAX 64 /* the SDK's HMAC key limit (A.4) */
@@ -145,12 +145,9 @@ static int on_key(void *userdata, const char *section, const char *name, const c
                 return value[0] == '/' ? set_string(&id->ca_file, value)
                                        : parse_error(st, "CAFile= is not an absolute path");
         if (streq(name, "MaxInFlight")) {
-                unsigned long v;
-                char *end;
+                uint64_t v;
 
-                errno = 0;
-                v = value[0] >= '1' && value[0] <= '9' ? strtoul(value, &end, 10) : 0;
-                if (v < 1 || v > TRANSPORT_WINDOW_LIMIT || errno != 0 || *end)
+                if (parse_u64(value, 1, TRANSPORT_WINDOW_LIMIT, &v) < 0)
                         return parse_error(st, "MaxInFlight= is not a number from 1 to 32");
                 id->max_in_flight = (unsigned) v;
                 return 1;

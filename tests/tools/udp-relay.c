@@ -23,6 +23,7 @@
 #include "link/link-opts.h"
 #include "link/link-shape.h"
 #include "macro.h"
+#include "parse-util.h"
 
 #define MAX_CLIENTS 64          /* upstream sockets; a forgotten, else the least recently used one is recycled */
 #define MAX_PENDING 4096        /* delayed datagrams; beyond that a datagram is dropped (counted) */
@@ -125,9 +126,9 @@ static int parse_argv(int argc, char *argv[]) {
                         r = link_parse_addr(optarg, &arg_target, &arg_target_len);
                         have_target = true;
                 } else if (c == OPT_SEED)
-                        r = link_parse_u64(optarg, UINT64_MAX, &arg_seed);
+                        r = parse_u64(optarg, 0, UINT64_MAX, &arg_seed);
                 else if (c == OPT_NAT) {
-                        r = link_parse_u64(optarg, 86400, &v);
+                        r = parse_u64(optarg, 0, 86400, &v);
                         arg_nat_timeout_usec = v * 1000000;
                 } else if (c == OPT_BLACKHOLE)
                         r = blackhole_parse(&blackhole, optarg);

@@ -10,6 +10,7 @@
 
 #include "log.h"
 #include "macro.h"
+#include "parse-util.h"
 #include "sim-config.h"
 
 enum {
@@ -76,20 +77,6 @@ static void help(const char *argv0) {
                argv0, SIM_DEFAULT_LISTEN, SIM_DEFAULT_COAP_PORT, SIM_DEFAULT_TOKEN_TTL_SEC);
 }
 
-static int parse_uint(const char *s, uint64_t max, uint64_t *ret) {
-        char *end = NULL;
-        unsigned long long v;
-
-        if (isempty(s) || s[0] < '0' || s[0] > '9')
-                return -EINVAL;
-        errno = 0;
-        v = strtoull(s, &end, 10);
-        if (errno != 0 || *end != '\0' || v > max)
-                return -EINVAL;
-        *ret = v;
-        return 0;
-}
-
 static bool address_valid(const char *s) {
         unsigned char buf[sizeof(struct in6_addr)];
 
@@ -112,18 +99,18 @@ static int parse_one(int c, const char *arg, SimConfig *cfg) {
                 cfg->listen = arg;
                 return 0;
         case ARG_COAP_PORT:
-                if (parse_uint(arg, UINT16_MAX, &v) < 0)
+                if (parse_u64(arg, 0, UINT16_MAX, &v) < 0)
                         return log_error_errno(EINVAL, "--coap-port=%s is not a port number (0-65535).", arg);
                 cfg->coap_port = (uint16_t) v;
                 return 0;
         case ARG_HTTPS_PORT:
-                if (parse_uint(arg, UINT16_MAX, &v) < 0)
+                if (parse_u64(arg, 0, UINT16_MAX, &v) < 0)
                         return log_error_errno(EINVAL, "--https-port=%s is not a port number (0-65535).", arg);
                 cfg->https = true;
                 cfg->https_port = (uint16_t) v;
                 return 0;
         case ARG_DTLS_PORT:
-                if (parse_uint(arg, UINT16_MAX, &v) < 0)
+                if (parse_u64(arg, 0, UINT16_MAX, &v) < 0)
                         return log_error_errno(EINVAL, "--dtls-port=%s is not a port number (0-65535).", arg);
                 cfg->dtls = true;
                 cfg->dtls_port = (uint16_t) v;
@@ -135,7 +122,7 @@ static int parse_one(int c, const char *arg, SimConfig *cfg) {
                 cfg->key_path = arg;
                 return 0;
         case ARG_TOKEN_TTL:
-                if (parse_uint(arg, UINT32_MAX, &v) < 0)
+                if (parse_u64(arg, 0, UINT32_MAX, &v) < 0)
                         return log_error_errno(EINVAL, "--token-ttl=%s is not a number of seconds.", arg);
                 cfg->token_ttl_usec = v * UINT64_C(1000000);
                 return 0;
@@ -143,12 +130,12 @@ static int parse_one(int c, const char *arg, SimConfig *cfg) {
                 cfg->strict_seq = true;
                 return 0;
         case ARG_FAULT_RATE:
-                if (parse_uint(arg, 100, &v) < 0)
+                if (parse_u64(arg, 0, 100, &v) < 0)
                         return log_error_errno(EINVAL, "--fault-rate=%s is not a percentage (0-100).", arg);
                 cfg->fault_rate = (unsigned) v;
                 return 0;
         case ARG_FAULT_SEED:
-                if (parse_uint(arg, UINT64_MAX, &v) < 0)
+                if (parse_u64(arg, 0, UINT64_MAX, &v) < 0)
                         return log_error_errno(EINVAL, "--fault-seed=%s is not a number.", arg);
                 cfg->fault_seed = v;
                 return 0;

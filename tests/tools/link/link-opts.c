@@ -10,6 +10,7 @@
 
 #include "link-opts.h"
 #include "macro.h"
+#include "parse-util.h"
 
 #define MAX_DELAY_MS 600000
 
@@ -23,7 +24,7 @@ int link_parse_addr(const char *s, struct sockaddr_storage *ret, socklen_t *ret_
                 return -EINVAL;
         memcpy(host, s, n);
         host[n] = '\0';
-        if (link_parse_u64(colon + 1, 65535, &port) < 0)
+        if (parse_u64(colon + 1, 0, 65535, &port) < 0)
                 return -EINVAL;
         memset(ret, 0, sizeof(*ret));
         if (host[0] == '[' && host[n - 1] == ']') {
@@ -42,20 +43,6 @@ int link_parse_addr(const char *s, struct sockaddr_storage *ret, socklen_t *ret_
         a->sin_family = AF_INET;
         a->sin_port = htons((uint16_t) port);
         *ret_len = sizeof(*a);
-        return 0;
-}
-
-int link_parse_u64(const char *s, uint64_t max, uint64_t *ret) {
-        unsigned long long v;
-        char *end;
-
-        if (s[0] < '0' || s[0] > '9')
-                return -EINVAL;
-        errno = 0;
-        v = strtoull(s, &end, 10);
-        if (errno != 0 || *end != '\0' || v > max)
-                return -EINVAL;
-        *ret = v;
         return 0;
 }
 
@@ -98,9 +85,9 @@ static int parse_one(LinkDir *d, LinkOpt kind, const char *arg) {
         case LINK_OPT_DELAY:
                 return parse_range(arg, &d->delay_min_ms, &d->delay_max_ms);
         case LINK_OPT_RATE:
-                return link_parse_u64(arg, 10000000, &d->rate_kbit);
+                return parse_u64(arg, 0, 10000000, &d->rate_kbit);
         case LINK_OPT_QUEUE:
-                return link_parse_u64(arg, UINT32_MAX, &d->queue_bytes);
+                return parse_u64(arg, 0, UINT32_MAX, &d->queue_bytes);
         case _LINK_OPT_MAX:
         case _LINK_OPT_INVALID:
                 break;

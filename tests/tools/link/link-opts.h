@@ -30,7 +30,6 @@ typedef enum LinkOpt {
         { "down-" name, required_argument, NULL, LINK_OPT_VALUE(base, kind, 2) }
 
 int link_parse_addr(const char *s, struct sockaddr_storage *ret, socklen_t *ret_len);
-int link_parse_u64(const char *s, uint64_t max, uint64_t *ret);
 /* Applies the triple option with getopt value c (base as in LINK_OPT_VALUE) to dirs[]. */
 int link_parse_dir_option(LinkDir dirs[static _LINK_DIR_MAX], int base, int c, const char *arg);
 /* Prints "relay ADDR PORT" for the socket's bound address. */
