@@ -31,21 +31,11 @@ static int clock_watch_arm_timerfd(ClockWatch *w) {
         return 0;
 }
 
-static void clock_watch_sample_now(const ClockWatch *w, ClockSample *ret) {
-        ClockSample s;
-
-        /* The timesync markers matter only in the first minutes after boot (clock.h): do not stat() later. */
-        clock_sample(NULL, &s);
-        if (w->timesync_dir && s.boottime_usec < CLOCK_SYNC_WAIT_USEC)
-                clock_sample(w->timesync_dir, &s);
-        *ret = s;
-}
-
 void clock_watch_sample(const ClockWatch *w, ClockSample *ret) {
-        if (w)
-                clock_watch_sample_now(w, ret);
-        else
-                clock_sample(NULL, ret);
+        /* The timesync markers matter only in the first minutes after boot (clock.h): do not stat() later. */
+        clock_sample(NULL, ret);
+        if (w && w->timesync_dir && ret->boottime_usec < CLOCK_SYNC_WAIT_USEC)
+                clock_sample(w->timesync_dir, ret);
 }
 
 static int on_inotify(sd_event_source *s, int fd, uint32_t revents, void *userdata);
@@ -91,7 +81,7 @@ ClockVerdict clock_watch_check(ClockWatch *w) {
         if (!w)
                 return CLOCK_TRUSTED;
         old = w->verdict;
-        clock_watch_sample_now(w, &s);
+        clock_watch_sample(w, &s);
         w->verdict = clock_judge(&s);
         clock_describe(w->verdict, &s, w->problem, sizeof(w->problem));
         if (w->timesync_dir)

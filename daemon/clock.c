@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The clock rule and its LastError texts; see clock.h. */
-#include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "macro.h"
@@ -56,24 +56,4 @@ void clock_describe(ClockVerdict v, const ClockSample *s, char *buf, size_t size
                                 (unsigned long long) (CLOCK_SYNC_WAIT_USEC / USEC_PER_SEC));
         else
                 buf[0] = 0;
-}
-
-int clock_boot_id(char ret[static CLOCK_BOOT_ID_MAX]) {
-        char buf[64];
-        size_t n = 0;
-        ssize_t k;
-        int fd;
-
-        fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return -errno;
-        k = read(fd, buf, sizeof(buf) - 1);
-        (void) close(fd);
-        if (k < 0)
-                return -errno;
-        for (ssize_t i = 0; i < k && n < CLOCK_BOOT_ID_MAX - 1; i++)
-                if ((buf[i] >= '0' && buf[i] <= '9') || (buf[i] >= 'a' && buf[i] <= 'f'))
-                        ret[n++] = buf[i];
-        ret[n] = 0;
-        return n == CLOCK_BOOT_ID_MAX - 1 ? 0 : -EBADMSG;
 }

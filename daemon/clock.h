@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Whether the wall clock can be trusted (for certificate checks and for measuring time across reboots): pure
- * rules over a ClockSample, so that tests can inject any clock, plus reading one sample and the boot id. */
+ * rules over a ClockSample, so that tests can inject any clock, plus reading one sample. */
 #pragma once
 
 #include <errno.h>
@@ -49,7 +49,3 @@ void clock_sample(const char *timesync_dir, ClockSample *ret);
 
 /* The LastError text for a device that waits for the clock; "" when v is CLOCK_TRUSTED. No secrets. */
 void clock_describe(ClockVerdict v, const ClockSample *s, char *buf, size_t size);
-
-/* /proc/sys/kernel/random/boot_id, as 32 hex digits; -errno if it cannot be read. */
-#define CLOCK_BOOT_ID_MAX 33
-int clock_boot_id(char ret[static CLOCK_BOOT_ID_MAX]);

@@ -18,18 +18,21 @@ struct Expiry {
         uint64_t checkpoint_usec;   /* CLOCK_BOOTTIME of the last checkpoint written */
 };
 
-/* Records how far this boot got, at most every EXPIRY_CHECKPOINT_USEC, while messages with a TTL wait. */
-static void expiry_checkpoint(Expiry *e, uint64_t now) {
+void expiry_checkpoint(Expiry *e) {
         ClockSample sample;
         int r;
 
-        if (e->checkpoint_usec != 0 && now < e->checkpoint_usec + EXPIRY_CHECKPOINT_USEC)
-                return;
         clock_watch_sample(e->manager->clock, &sample);
         r = outbox_ttl_checkpoint(e->manager->outbox, &sample, clock_watch_verdict(e->manager->clock) == CLOCK_TRUSTED);
         if (r < 0)
                 log_debug_errno(r, "Cannot record the TTL checkpoint: %m");
-        e->checkpoint_usec = now;
+        e->checkpoint_usec = sample.boottime_usec;
+}
+
+/* Records how far this boot got, at most every EXPIRY_CHECKPOINT_USEC, while messages with a TTL wait. */
+static void expiry_checkpoint_due(Expiry *e, uint64_t now) {
+        if (e->checkpoint_usec == 0 || now >= e->checkpoint_usec + EXPIRY_CHECKPOINT_USEC)
+                expiry_checkpoint(e);
 }
 
 static void expiry_arm(Expiry *e, uint64_t usec) {
@@ -78,7 +81,7 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         size_t n = 0;
         int r;
 
-        expiry_checkpoint(e, now_boottime_usec());
+        expiry_checkpoint_due(e, now_boottime_usec());
         r = outbox_expired(e->manager->outbox, now_boottime_usec(), EXPIRY_BATCH, &list, &n);
         if (r < 0) {
                 log_warning_errno(r, "Cannot look for expired messages: %m");

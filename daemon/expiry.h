@@ -34,3 +34,5 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Expiry *, expiry_free);
 
 /* Re-arms the timer for the earliest expiry in the outbox (or disarms it). Cheap: one indexed query. */
 void expiry_schedule(Expiry *e);
+/* Records how far this boot got now (a checkpoint, see above), e.g. when the daemon stops. */
+void expiry_checkpoint(Expiry *e);

@@ -258,14 +258,14 @@ static int manager_start_clock(Manager *m) {
         r = clock_watch_new(m->event, CLOCK_TIMESYNC_DIR, on_clock_changed, m, &m->clock);
         if (r < 0)
                 return log_error_errno(r, "Cannot watch the system clock: %m");
-        r = clock_boot_id(m->boot_id);
+        r = sd_id128_get_boot(&id);
         if (r < 0) {
                 /* Then every start counts as a new boot: TTLs stay safe (never shorter), only less exact. */
                 log_warning_errno(r, "Cannot read the boot id, TTLs count as if the system had rebooted: %m");
                 if (sd_id128_randomize(&id) < 0)
                         id = SD_ID128_NULL;
-                (void) sd_id128_to_string(id, m->boot_id);
         }
+        (void) sd_id128_to_string(id, m->boot_id);
         if (clock_watch_verdict(m->clock) != CLOCK_TRUSTED)
                 log_notice("The system clock is wrong: %s.", clock_watch_problem(m->clock));
         clock_watch_sample(m->clock, &now);
@@ -468,13 +468,9 @@ Manager *manager_free(Manager *m) {
         free(m->devices);
         m->devices = NULL;
         m->n_devices = 0;
-        if (m->outbox && m->clock && m->boot_id[0]) {
-                ClockSample now;
-
-                /* How far this boot got, for the TTLs of what is still queued at the next start. */
-                clock_watch_sample(m->clock, &now);
-                (void) outbox_ttl_checkpoint(m->outbox, &now, clock_watch_verdict(m->clock) == CLOCK_TRUSTED);
-        }
+        /* How far this boot got, for the TTLs of what is still queued at the next start. */
+        if (m->expiry)
+                expiry_checkpoint(m->expiry);
         clock_watch_free(m->clock);
         /* Commits the open group transaction and answers its callers, so the bus must still be up. */
         expiry_free(m->expiry);

@@ -33,7 +33,7 @@ typedef struct Manager {
         Outbox *outbox;
         Expiry *expiry;
         ClockWatch *clock;       /* the wall clock's verdict (clock.h) */
-        char boot_id[33];        /* TTL deadlines count in this boot's CLOCK_BOOTTIME (expiry.h) */
+        char boot_id[SD_ID128_STRING_MAX]; /* TTL deadlines count in this boot's CLOCK_BOOTTIME (expiry.h) */
         Reserve *reserve;
         CoapGlue *coap;
         Device **devices;        /* sorted by name */

@@ -35,31 +35,27 @@ static const char rebase_sql[] =
         " WHERE boot_id IS NOT NULL AND boot_id IS NOT ?7 AND (?6 OR boot_id = ?5)";
 
 static int ttl_rebase_boots(Outbox *o, uint64_t now_boottime) {
-        _cleanup_(stmt_finalizep) sqlite3_stmt *s = NULL;
+        _cleanup_(stmt_finalizep) sqlite3_stmt *s = NULL, *u = NULL;
         int rc, r = 0;
 
         rc = sqlite3_prepare_v2(o->db, "SELECT boot_id, boottime, realtime, trusted FROM clock_checkpoint "
                                 "WHERE boot_id IS NOT ?", -1, &s, NULL);
+        if (rc == SQLITE_OK)
+                rc = sqlite3_prepare_v2(o->db, rebase_sql, -1, &u, NULL);
         if (rc != SQLITE_OK)
                 return outbox_check(o, rc, "prepare checkpoints");
         (void) sqlite3_bind_text(s, 1, o->boot_id, -1, SQLITE_STATIC);
+        (void) sqlite3_bind_int64(u, 2, (int64_t) now_boottime);
+        (void) sqlite3_bind_int(u, 6, 0);
+        (void) sqlite3_bind_text(u, 7, o->boot_id, -1, SQLITE_STATIC);
         while (r >= 0 && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-                _cleanup_(stmt_finalizep) sqlite3_stmt *u = NULL;
-                int64_t cb = sqlite3_column_int64(s, 1), cr = sqlite3_column_int64(s, 2);
-                int trusted = sqlite3_column_int(s, 3);
-
-                rc = sqlite3_prepare_v2(o->db, rebase_sql, -1, &u, NULL);
-                if (rc != SQLITE_OK)
-                        return outbox_check(o, rc, "prepare rebase");
-                (void) sqlite3_bind_int64(u, 1, cb);
-                (void) sqlite3_bind_int64(u, 2, (int64_t) now_boottime);
-                (void) sqlite3_bind_int64(u, 3, cr);
-                (void) sqlite3_bind_int(u, 4, trusted);
+                (void) sqlite3_bind_int64(u, 1, sqlite3_column_int64(s, 1));
+                (void) sqlite3_bind_int64(u, 3, sqlite3_column_int64(s, 2));
+                (void) sqlite3_bind_int(u, 4, sqlite3_column_int(s, 3));
                 (void) sqlite3_bind_value(u, 5, sqlite3_column_value(s, 0));
-                (void) sqlite3_bind_int(u, 6, 0);
-                (void) sqlite3_bind_text(u, 7, o->boot_id, -1, SQLITE_STATIC);
                 rc = sqlite3_step(u);
                 r = outbox_check(o, rc == SQLITE_DONE ? SQLITE_OK : rc, "rebase");
+                (void) sqlite3_reset(u);
         }
         if (r < 0)
                 return r;
