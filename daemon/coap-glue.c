@@ -181,6 +181,8 @@ int coap_glue_new(sd_event *event, unsigned ack_timeout_ms, CoapGlue **ret) {
         int fd, r;
 
         coap_startup();
+        /* coap_startup() installs libcoap's GnuTLS audit function, which crashes on libcurl's sessions. */
+        tls_audit_install();
         coap_set_log_handler(on_coap_log);
         coap_set_log_level(LOG_WARNING);
 
@@ -193,8 +195,6 @@ int coap_glue_new(sd_event *event, unsigned ack_timeout_ms, CoapGlue **ret) {
         g->ctx = coap_new_context(NULL);
         if (!g->ctx)
                 return -ENOMEM;
-        /* libcoap's audit function crashes on libcurl's TLS sessions; ours only logs. */
-        tls_audit_install();
         coap_register_response_handler(g->ctx, on_response);
         coap_register_nack_handler(g->ctx, on_nack);
         coap_register_event_handler(g->ctx, on_event);
@@ -347,8 +347,6 @@ static int session_new(CoapGlue *g, const char *endpoint, uint16_t default_port,
         g->sessions = s;
         if (s->security == COAP_GLUE_PSK)
                 watch_handshake(s);
-        if (dtls)
-                tls_audit_install(); /* in case libcoap installed its own again */
         (void) coap_prng(&s->next_token, sizeof(s->next_token));
         s->heard_usec = now_monotonic_usec();
         /* The handshake has started: let libcoap's timers run. */

@@ -304,6 +304,8 @@ int sim_coap_new(SimServer *server, SimCoap **ret) {
         int r;
 
         coap_startup();
+        /* coap_startup() installs libcoap's GnuTLS audit function, which crashes on libmicrohttpd's sessions. */
+        tls_audit_install();
         coap_set_log_handler(on_coap_log);
         coap_set_log_level((coap_log_t) MIN(log_get_max_level(), LOG_INFO));
 
@@ -312,8 +314,6 @@ int sim_coap_new(SimServer *server, SimCoap **ret) {
                 return -ENOMEM;
         c->server = server;
         c->context = coap_new_context(NULL);
-        /* libcoap's audit function crashes on libmicrohttpd's TLS sessions; ours only logs. */
-        tls_audit_install();
         r = c->context ? sim_dedup_new(SIM_DEDUP_ENTRIES_DEFAULT, SIM_DEDUP_LIFETIME_USEC, &c->dedup) : -ENOMEM;
         if (r >= 0)
                 r = add_resources(c->context);
@@ -479,7 +479,6 @@ static int setup_dtls(SimCoap *c, const char *cert, const char *key) {
         /* Certificate mode (B.3): no client certificate is asked for. */
         if (cert && !coap_context_set_pki(c->context, &pki))
                 return log_error_errno(EIO, "Cannot load the DTLS certificate %s or its key %s.", cert, key);
-        tls_audit_install(); /* in case libcoap installed its own again */
         return 0;
 }
 
