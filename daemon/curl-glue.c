@@ -191,6 +191,13 @@ static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp) {
         return r < 0 ? -1 : 0;
 }
 
+int curl_glue_set_connections(CurlGlue *g, unsigned n) {
+        if (curl_multi_setopt(g->multi, CURLMOPT_MAXCONNECTS, (long) n) != CURLM_OK ||
+            curl_multi_setopt(g->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long) n) != CURLM_OK)
+                return -EIO;
+        return 0;
+}
+
 int curl_glue_new(sd_event *event, CurlGlue **ret) {
         _cleanup_(curl_glue_freep) CurlGlue *g = NULL;
         int r;
@@ -216,8 +223,7 @@ int curl_glue_new(sd_event *event, CurlGlue **ret) {
             curl_multi_setopt(g->multi, CURLMOPT_SOCKETDATA, g) != CURLM_OK ||
             curl_multi_setopt(g->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer) != CURLM_OK ||
             curl_multi_setopt(g->multi, CURLMOPT_TIMERDATA, g) != CURLM_OK ||
-            curl_multi_setopt(g->multi, CURLMOPT_MAXCONNECTS, 1L) != CURLM_OK ||
-            curl_multi_setopt(g->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 1L) != CURLM_OK)
+            curl_glue_set_connections(g, 1) < 0)
                 return -EIO;
         *ret = TAKE_PTR(g);
         return 0;
@@ -241,13 +247,6 @@ CurlGlue *curl_glue_free(CurlGlue *g) {
         free(g);
         curl_global_cleanup();
         return NULL;
-}
-
-int curl_glue_set_connections(CurlGlue *g, unsigned n) {
-        if (curl_multi_setopt(g->multi, CURLMOPT_MAXCONNECTS, (long) n) != CURLM_OK ||
-            curl_multi_setopt(g->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long) n) != CURLM_OK)
-                return -EIO;
-        return 0;
 }
 
 int curl_glue_start(CurlGlue *g, CURL *easy, curl_glue_done_t cb, void *userdata) {

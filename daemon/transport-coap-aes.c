@@ -173,5 +173,6 @@ const TransportVTable transport_coap_aes_vtable = {
         .send = coap_aes_send,
         .reset = coap_aes_reset,
         .disconnect = transport_coap_disconnect,
+        .window_changed = transport_coap_window_changed,
         .max_payload = coap_aes_max_payload,
 };

@@ -107,5 +107,6 @@ const TransportVTable transport_coap_dtls_vtable = {
         .send = coap_dtls_send,
         .reset = coap_dtls_reset,
         .disconnect = transport_coap_disconnect,
+        .window_changed = transport_coap_window_changed,
         .max_payload = coap_dtls_max_payload,
 };

@@ -34,6 +34,13 @@ void transport_coap_disconnect(Transport *t) {
         coap_drop_session((TransportCoap *) t);
 }
 
+void transport_coap_window_changed(Transport *t) {
+        TransportCoap *c = (TransportCoap *) t;
+
+        if (c->session)
+                coap_glue_session_set_nstart(c->session, t->window);
+}
+
 static bool coap_requests_active(const TransportCoap *c) {
         for (size_t i = 0; i < TRANSPORT_WINDOW_MAX; i++)
                 if (c->requests[i].active)
@@ -80,9 +87,9 @@ static int coap_request_start(TransportCoap *c, const OutboxEntry *e, uint8_t to
                 if (r < 0)
                         return r;
                 coap_glue_session_set_retransmit_handler(c->session, on_retransmit);
+                coap_glue_session_set_nstart(c->session, c->meta.window);
                 c->unreadable_logged = false;
         }
-        coap_glue_session_set_nstart(c->session, c->meta.window);
         coap_glue_session_new_token(c->session, token);
         *req = (CoapRequest) { .coap = c, .entry = e };
         *ret = req;

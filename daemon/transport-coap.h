@@ -46,6 +46,8 @@ struct TransportCoap {
 void transport_coap_reset(TransportCoap *c);
 /* The vtable's disconnect for both: drops the session and what is outstanding on it, keeps the token. */
 void transport_coap_disconnect(Transport *t);
+/* The vtable's window_changed for both: the session's NSTART follows MaxInFlight=. */
+void transport_coap_window_changed(Transport *t);
 
 /* Sends POST /auth with the body built from p. Returns 0 or a negative errno. */
 int transport_coap_authenticate(TransportCoap *c, const AuthParams *p);

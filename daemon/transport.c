@@ -226,7 +226,7 @@ static void transport_send_batch(Transport *t, OutboxEntry **batch, size_t n) {
         for (size_t i = 0; i < n; i++) {
                 OutboxEntry *e = batch[i];
 
-                if (!t->authenticated || t->stalled || t->authenticating) {
+                if (!t->authenticated || t->stalled) {
                         free_entries(batch + i, n - i);
                         t->rewind = true;
                         return;
@@ -240,7 +240,6 @@ static void transport_send_batch(Transport *t, OutboxEntry **batch, size_t n) {
 static void transport_drain(Transport *t) {
         OutboxEntry *batch[TRANSPORT_WINDOW_MAX];
         Device *d = t->device;
-        unsigned window = CLAMP(t->window, 1u, (unsigned) TRANSPORT_WINDOW_MAX);
         int n;
 
         if (transport_clock_wait(t))
@@ -269,10 +268,10 @@ static void transport_drain(Transport *t) {
         }
         if (!t->authenticated && t->n_inflight > 0)
                 return; /* no publish with the old token may be outstanding once a new one is asked for */
-        if (t->n_inflight >= window)
+        if (t->n_inflight >= t->window)
                 return;
 
-        n = transport_next(t, t->authenticated ? window - t->n_inflight : 1, batch);
+        n = transport_next(t, t->authenticated ? t->window - t->n_inflight : 1, batch);
         if (n < 0) {
                 transport_backoff(t, "cannot read the outbox");
                 return;
@@ -414,13 +413,19 @@ void transport_token_reused(Transport *t) {
         log_device_info(device_name(t->device), "Reusing the cached token.");
 }
 
+/* MaxInFlight= of the device's file, else of iotpubd.conf. */
+static unsigned transport_window(const Device *d, const Config *c) {
+        unsigned window = d->identity->max_in_flight ?: (unsigned) c->max_in_flight;
+
+        return CLAMP(window, 1u, (unsigned) TRANSPORT_WINDOW_MAX);
+}
+
 void transport_configure(Transport *t, const Config *c) {
-        unsigned window = t->device->identity->max_in_flight ?: (unsigned) c->max_in_flight;
+        unsigned window = transport_window(t->device, c);
 
         t->backoff_min_usec = c->backoff_min_usec;
         t->backoff_max_usec = c->backoff_max_usec;
         /* A smaller window takes effect as what is outstanding comes back. */
-        window = CLAMP(window, 1u, (unsigned) TRANSPORT_WINDOW_MAX);
         if (window != t->window) {
                 t->window = window;
                 if (t->vtable->window_changed)
@@ -463,16 +468,23 @@ static unsigned transport_abandon(Transport *t) {
         return outstanding;
 }
 
+/* transport_abandon(), each request abandoned counted as a retry (it is made again). */
+static unsigned transport_abandon_counted(Transport *t) {
+        unsigned n = transport_busy(t) ? transport_abandon(t) : 0;
+
+        transport_count_retry(t, n);
+        return n;
+}
+
 void transport_flush(Transport *t) {
         unsigned n;
 
         /* The administrator does not wait for an answer that may never come (an exchange's own deadline is
          * RFC 7252's MAX_TRANSMIT_WAIT, up to minutes): the requests are made again at once, each as a retry.
          * With nothing outstanding the session stays: dropping it would only cost a new DTLS or TLS handshake. */
-        if (transport_busy(t) && (n = transport_abandon(t)) > 0) {
+        n = transport_abandon_counted(t);
+        if (n > 0)
                 log_device_info(device_name(t->device), "Abandoned %u outstanding request(s); sending again.", n);
-                transport_count_retry(t, n);
-        }
         transport_resume(t);
 }
 
@@ -512,8 +524,7 @@ void transport_clock_changed(Transport *t) {
         if (!transport_clock_matters(t))
                 return;
         t->backoff_timer = sd_event_source_unref(t->backoff_timer);
-        if (transport_busy(t))
-                transport_count_retry(t, transport_abandon(t));
+        (void) transport_abandon_counted(t);
         t->backoff_step = 0;
         transport_kick(t);
 }
@@ -544,9 +555,8 @@ void transport_count_bytes(Transport *t, size_t out, size_t in) {
 }
 
 void transport_count_retransmission(Transport *t, size_t out) {
-        t->device->counters.retries++;
-        t->device->counters.bytes_out += out;
-        device_property_changed(t->device, DEVICE_PROP_COUNTERS);
+        transport_count_retry(t, 1);
+        transport_count_bytes(t, out, 0);
 }
 
 int transport_new(Device *d, Transport **ret) {
@@ -569,8 +579,7 @@ int transport_new_with_vtable(Device *d, const TransportVTable *vt, Transport **
         t->device = d;
         t->backoff_min_usec = d->manager->config.backoff_min_usec;
         t->backoff_max_usec = d->manager->config.backoff_max_usec;
-        t->window = CLAMP(d->identity->max_in_flight ?: d->manager->config.max_in_flight, 1u,
-                          (unsigned) TRANSPORT_WINDOW_MAX);
+        t->window = transport_window(d, &d->manager->config);
 
         r = sd_event_add_defer(d->manager->event, &t->kick_source, on_kick, t);
         if (r < 0) {
