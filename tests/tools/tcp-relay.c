@@ -51,8 +51,7 @@ typedef struct Conn {
 } Conn;
 
 static LinkDir arg_link[_LINK_DIR_MAX];
-static struct sockaddr_storage arg_listen, arg_target;
-static socklen_t arg_listen_len, arg_target_len;
+static LinkAddrs arg_addrs;
 
 static sd_event *event;
 static int listen_fd = -1;
@@ -80,47 +79,24 @@ static void help(void) {
                "real_us=N\"); SIGTERM prints them and exits 0. IPv6: [ADDR]:PORT.\n");
 }
 
-enum { OPT_LINK = 0x100, OPT_LISTEN = LINK_OPT_END(OPT_LINK), OPT_TARGET, OPT_BLACKHOLE };
-
 static int parse_argv(int argc, char *argv[]) {
         static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },
-                { "listen", required_argument, NULL, OPT_LISTEN },
-                { "target", required_argument, NULL, OPT_TARGET },
-                { "blackhole", required_argument, NULL, OPT_BLACKHOLE },
-                LINK_GETOPT(OPT_LINK, "delay-ms", LINK_OPT_DELAY),
-                LINK_GETOPT(OPT_LINK, "rate-kbit", LINK_OPT_RATE),
+                LINK_GETOPT_COMMON,
+                LINK_GETOPT(LINK_OPT_BASE, "delay-ms", LINK_OPT_DELAY),
+                LINK_GETOPT(LINK_OPT_BASE, "rate-kbit", LINK_OPT_RATE),
                 {}
         };
-        bool have_listen = false, have_target = false;
-        int c, r;
+        int c;
 
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
                 if (c == 'h') {
                         help();
                         exit(EXIT_SUCCESS);
-                } else if (c == OPT_LISTEN) {
-                        r = link_parse_addr(optarg, &arg_listen, &arg_listen_len);
-                        have_listen = true;
-                } else if (c == OPT_TARGET) {
-                        r = link_parse_addr(optarg, &arg_target, &arg_target_len);
-                        have_target = true;
-                } else if (c == OPT_BLACKHOLE)
-                        r = blackhole_parse(&blackhole, optarg);
-                else if (c >= OPT_LINK && c < OPT_LISTEN)
-                        r = link_parse_dir_option(arg_link, OPT_LINK, c, optarg);
-                else
-                        return -EINVAL;
-                if (r < 0) {
-                        fprintf(stderr, "tcp-relay: invalid argument '%s' (see --help)\n", optarg);
-                        return r;
                 }
+                if (link_parse_common(c, optarg, &arg_addrs, arg_link, &blackhole) < 0)
+                        return link_bad_argument("tcp-relay", optarg);
         }
-        if (!have_listen || !have_target || optind != argc) {
-                fprintf(stderr, "tcp-relay: --listen and --target are required (see --help)\n");
-                return -EINVAL;
-        }
-        return 0;
+        return link_parse_finish("tcp-relay", &arg_addrs, optind, argc);
 }
 
 static void print_counters(void) {
@@ -291,10 +267,10 @@ static int conn_start(Conn *c, int client_fd) {
 
         c->used = true;
         c->fd[LINK_UP] = client_fd;
-        c->fd[LINK_DOWN] = socket(arg_target.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        c->fd[LINK_DOWN] = socket(arg_addrs.target.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (c->fd[LINK_DOWN] < 0)
                 return -errno;
-        if (connect(c->fd[LINK_DOWN], (const struct sockaddr *) &arg_target, arg_target_len) < 0 &&
+        if (connect(c->fd[LINK_DOWN], (const struct sockaddr *) &arg_addrs.target, arg_addrs.target_len) < 0 &&
             errno != EINPROGRESS)
                 return -errno;
         c->connecting = true;
@@ -348,9 +324,9 @@ static int setup(void) {
         sigset_t mask;
         int r;
 
-        listen_fd = socket(arg_listen.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        listen_fd = socket(arg_addrs.listen.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (listen_fd < 0 || setsockopt(listen_fd, SOL_SOCKET, SO_REUSEADDR, &(int) { 1 }, sizeof(int)) < 0 ||
-            bind(listen_fd, (struct sockaddr *) &arg_listen, arg_listen_len) < 0 || listen(listen_fd, 64) < 0)
+            bind(listen_fd, (struct sockaddr *) &arg_addrs.listen, arg_addrs.listen_len) < 0 || listen(listen_fd, 64) < 0)
                 return -errno;
         r = sd_event_default(&event);
         if (r >= 0)

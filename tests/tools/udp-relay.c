@@ -52,8 +52,7 @@ typedef struct Pending {
 
 static LinkDir arg_link[_LINK_DIR_MAX];
 static uint64_t arg_seed = 1, arg_nat_timeout_usec;
-static struct sockaddr_storage arg_listen, arg_target;
-static socklen_t arg_listen_len, arg_target_len;
+static LinkAddrs arg_addrs;
 
 static sd_event *event;
 static int listen_fd = -1;
@@ -93,25 +92,21 @@ static void help(void) {
                LINK_QUEUE_BYTES_DEFAULT);
 }
 
-enum { OPT_LINK = 0x100, OPT_SEED = LINK_OPT_END(OPT_LINK), OPT_LISTEN, OPT_TARGET, OPT_NAT, OPT_BLACKHOLE };
+enum { OPT_SEED = LINK_OPT_OWN, OPT_NAT };
 
 static int parse_argv(int argc, char *argv[]) {
         static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },
-                { "listen", required_argument, NULL, OPT_LISTEN },
-                { "target", required_argument, NULL, OPT_TARGET },
+                LINK_GETOPT_COMMON,
                 { "seed", required_argument, NULL, OPT_SEED },
                 { "nat-timeout", required_argument, NULL, OPT_NAT },
-                { "blackhole", required_argument, NULL, OPT_BLACKHOLE },
-                LINK_GETOPT(OPT_LINK, "loss", LINK_OPT_LOSS),
-                LINK_GETOPT(OPT_LINK, "dup", LINK_OPT_DUP),
-                LINK_GETOPT(OPT_LINK, "reorder", LINK_OPT_REORDER),
-                LINK_GETOPT(OPT_LINK, "delay-ms", LINK_OPT_DELAY),
-                LINK_GETOPT(OPT_LINK, "rate-kbit", LINK_OPT_RATE),
-                LINK_GETOPT(OPT_LINK, "queue-bytes", LINK_OPT_QUEUE),
+                LINK_GETOPT(LINK_OPT_BASE, "loss", LINK_OPT_LOSS),
+                LINK_GETOPT(LINK_OPT_BASE, "dup", LINK_OPT_DUP),
+                LINK_GETOPT(LINK_OPT_BASE, "reorder", LINK_OPT_REORDER),
+                LINK_GETOPT(LINK_OPT_BASE, "delay-ms", LINK_OPT_DELAY),
+                LINK_GETOPT(LINK_OPT_BASE, "rate-kbit", LINK_OPT_RATE),
+                LINK_GETOPT(LINK_OPT_BASE, "queue-bytes", LINK_OPT_QUEUE),
                 {}
         };
-        bool have_listen = false, have_target = false;
         uint64_t v;
         int c, r;
 
@@ -119,33 +114,18 @@ static int parse_argv(int argc, char *argv[]) {
                 if (c == 'h') {
                         help();
                         exit(EXIT_SUCCESS);
-                } else if (c == OPT_LISTEN) {
-                        r = link_parse_addr(optarg, &arg_listen, &arg_listen_len);
-                        have_listen = true;
-                } else if (c == OPT_TARGET) {
-                        r = link_parse_addr(optarg, &arg_target, &arg_target_len);
-                        have_target = true;
-                } else if (c == OPT_SEED)
+                }
+                if (c == OPT_SEED)
                         r = parse_u64(optarg, 0, UINT64_MAX, &arg_seed);
                 else if (c == OPT_NAT) {
                         r = parse_u64(optarg, 0, 86400, &v);
                         arg_nat_timeout_usec = v * 1000000;
-                } else if (c == OPT_BLACKHOLE)
-                        r = blackhole_parse(&blackhole, optarg);
-                else if (c >= OPT_LINK && c < OPT_SEED)
-                        r = link_parse_dir_option(arg_link, OPT_LINK, c, optarg);
-                else
-                        return -EINVAL;
-                if (r < 0) {
-                        fprintf(stderr, "udp-relay: invalid argument '%s' (see --help)\n", optarg);
-                        return r;
-                }
+                } else
+                        r = link_parse_common(c, optarg, &arg_addrs, arg_link, &blackhole);
+                if (r < 0)
+                        return link_bad_argument("udp-relay", optarg);
         }
-        if (!have_listen || !have_target || optind != argc) {
-                fprintf(stderr, "udp-relay: --listen and --target are required (see --help)\n");
-                return -EINVAL;
-        }
-        return 0;
+        return link_parse_finish("udp-relay", &arg_addrs, optind, argc);
 }
 
 static void print_counters(void) {
@@ -244,10 +224,10 @@ static Client *client_new(const struct sockaddr_storage *addr, socklen_t len, ui
         int fd, r;
 
         client_drop(c);
-        fd = socket(arg_target.ss_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        fd = socket(arg_addrs.target.ss_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (fd < 0)
                 return NULL;
-        if (connect(fd, (const struct sockaddr *) &arg_target, arg_target_len) < 0) {
+        if (connect(fd, (const struct sockaddr *) &arg_addrs.target, arg_addrs.target_len) < 0) {
                 safe_close(fd);
                 return NULL;
         }
@@ -392,8 +372,8 @@ static int setup(void) {
         sigset_t mask;
         int r;
 
-        listen_fd = socket(arg_listen.ss_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        if (listen_fd < 0 || bind(listen_fd, (struct sockaddr *) &arg_listen, arg_listen_len) < 0)
+        listen_fd = socket(arg_addrs.listen.ss_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (listen_fd < 0 || bind(listen_fd, (struct sockaddr *) &arg_addrs.listen, arg_addrs.listen_len) < 0)
                 return -errno;
         r = sd_event_default(&event);
         if (r >= 0)

@@ -133,3 +133,35 @@ int link_print_bound(int fd) {
         fflush(stdout);
         return 0;
 }
+
+int link_parse_common(int c, const char *arg, LinkAddrs *a, LinkDir dirs[static _LINK_DIR_MAX],
+                      Blackhole *b) {
+        int r;
+
+        if (c == LINK_OPT_LISTEN)
+                r = link_parse_addr(arg, &a->listen, &a->listen_len);
+        else if (c == LINK_OPT_TARGET)
+                r = link_parse_addr(arg, &a->target, &a->target_len);
+        else if (c == LINK_OPT_BLACKHOLE)
+                r = blackhole_parse(b, arg);
+        else if (c >= LINK_OPT_BASE && c < LINK_OPT_LISTEN)
+                r = link_parse_dir_option(dirs, LINK_OPT_BASE, c, arg);
+        else
+                r = -EINVAL;
+        return r;
+}
+
+int link_bad_argument(const char *prog, const char *arg) {
+        /* Without an argument it is an unknown option, which getopt has reported already. */
+        if (arg)
+                fprintf(stderr, "%s: invalid argument '%s' (see --help)\n", prog, arg);
+        return -EINVAL;
+}
+
+int link_parse_finish(const char *prog, const LinkAddrs *a, int optind, int argc) {
+        if (a->listen_len == 0 || a->target_len == 0 || optind != argc) {
+                fprintf(stderr, "%s: --listen and --target are required (see --help)\n", prog);
+                return -EINVAL;
+        }
+        return 0;
+}
