@@ -597,14 +597,17 @@ stop_relay() {
         harness_stop_pid "${RELAY_PID[$1]}" "relay $1" || fail "relay $1 did not exit on SIGTERM"
         harness_unregister "${RELAY_PID[$1]}"
 }
-# relay_dump NAME: the relay prints its counters (SIGUSR1); returns once the dump is complete.
-relay_dump() {
+# harness_relay_signal NAME SIGNAL REGEX WHAT: sends SIGNAL to the relay and waits for one more output line matching
+# REGEX (grep's basic syntax).
+harness_relay_signal() {
         local n
-        n=$(grep -c '^dump ' "${RELAY_OUT[$1]}" || true)
-        kill -USR1 "${RELAY_PID[$1]}"
-        wait_for --timeout=5 harness_relay_dumped "${RELAY_OUT[$1]}" $((n + 1)) || fail "relay $1 printed no counters"
+        n=$(grep -c "$3" "${RELAY_OUT[$1]}" || true)
+        kill "-$2" "${RELAY_PID[$1]}"
+        wait_for --timeout=5 harness_relay_lines "${RELAY_OUT[$1]}" "$3" $((n + 1)) || fail "relay $1 $4"
 }
-harness_relay_dumped() { (($(grep -c '^dump ' "$1") >= $2)); }
+harness_relay_lines() { (($(grep -c "$2" "$1") >= $3)); }
+# relay_dump NAME: the relay prints its counters (SIGUSR1); returns once the dump is complete.
+relay_dump() { harness_relay_signal "$1" USR1 '^dump ' "printed no counters"; }
 # relay_get NAME WORD KEY: KEY's value on the relay's last output line that starts with WORD ("" if none), e.g.
 # relay_get r up bytes_out after relay_dump, or relay_get r first-up real_us.
 relay_get() {
@@ -612,13 +615,7 @@ relay_get() {
                 END { print v }' "${RELAY_OUT[$1]}"
 }
 # relay_blackhole_toggle NAME: SIGUSR2, and waits for the relay's "blackhole on|off" line saying so.
-relay_blackhole_toggle() {
-        local n
-        n=$(grep -c '^blackhole \(on\|off\) ' "${RELAY_OUT[$1]}" || true)
-        kill -USR2 "${RELAY_PID[$1]}"
-        wait_for --timeout=5 harness_relay_switched "${RELAY_OUT[$1]}" $((n + 1)) || fail "relay $1 did not switch"
-}
-harness_relay_switched() { (($(grep -c '^blackhole \(on\|off\) ' "$1") >= $2)); }
+relay_blackhole_toggle() { harness_relay_signal "$1" USR2 '^blackhole \(on\|off\) ' "did not switch"; }
 
 # --- A faked wall clock (libfaketime, Debian package faketime) for one process; the machine's clock is never set.
 # with_faketime FILE CMD...: runs CMD (e.g. start_daemon) with iotpubd under libfaketime reading its wall clock from
