@@ -53,6 +53,8 @@ static const char migrate_v1_sql[] =
         "ALTER TABLE messages ADD COLUMN anchor INTEGER;"
         "DROP INDEX IF EXISTS messages_by_expiry;"
         "CREATE INDEX messages_by_deadline ON messages(deadline) WHERE deadline > 0;"
+        /* Finds the rows to convert without reading the queue at every start; new rows never enter it. */
+        "CREATE INDEX messages_unconverted ON messages(id) WHERE boot_id IS NULL;"
         "CREATE TABLE clock_checkpoint(boot_id TEXT PRIMARY KEY, boottime INTEGER NOT NULL, realtime INTEGER NOT NULL,"
         "  trusted INTEGER NOT NULL);"
         "PRAGMA user_version = 1;"

@@ -34,8 +34,11 @@ static const char rebase_sql[] =
         "  boot_id = ?7"
         " WHERE boot_id IS NOT NULL AND boot_id IS NOT ?7 AND (?6 OR boot_id = ?5)";
 
+/* Only after a reboot: the checkpoint of every boot that queued something is there until its messages are taken
+ * over, so on a restart within the boot there is nothing to do and the queue is not read. */
 static int ttl_rebase_boots(Outbox *o, uint64_t now_boottime) {
         _cleanup_(stmt_finalizep) sqlite3_stmt *s = NULL, *u = NULL;
+        bool rebooted = false;
         int rc, r = 0;
 
         rc = sqlite3_prepare_v2(o->db, "SELECT boot_id, boottime, realtime, trusted FROM clock_checkpoint "
@@ -49,6 +52,7 @@ static int ttl_rebase_boots(Outbox *o, uint64_t now_boottime) {
         (void) sqlite3_bind_int(u, 6, 0);
         (void) sqlite3_bind_text(u, 7, o->boot_id, -1, SQLITE_STATIC);
         while (r >= 0 && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+                rebooted = true;
                 (void) sqlite3_bind_int64(u, 1, sqlite3_column_int64(s, 1));
                 (void) sqlite3_bind_int64(u, 3, sqlite3_column_int64(s, 2));
                 (void) sqlite3_bind_int(u, 4, sqlite3_column_int(s, 3));
@@ -61,6 +65,8 @@ static int ttl_rebase_boots(Outbox *o, uint64_t now_boottime) {
                 return r;
         if (rc != SQLITE_DONE)
                 return outbox_check(o, rc, "checkpoints");
+        if (!rebooted)
+                return 0;
         /* A boot without a checkpoint (none is written before its first message): its whole deadline counts. */
         return ttl_exec(o, rebase_sql, (const int64_t[6]) { 0, (int64_t) now_boottime, 0, 0, 0, 1 });
 }
