@@ -368,8 +368,6 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 }
 
 static int setup(void) {
-        static const int signals[] = { SIGTERM, SIGINT, SIGUSR1 };
-        sigset_t mask;
         int r;
 
         listen_fd = socket(arg_addrs.listen.ss_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -383,20 +381,9 @@ static int setup(void) {
                 r = sd_event_add_time(event, &timer, CLOCK_MONOTONIC, 0, 1, on_timer, NULL);
         if (r >= 0)
                 r = sd_event_source_set_enabled(timer, SD_EVENT_OFF);
-        /* Blocked first, so sd-event's signalfd gets them (and none is lost right after readiness). */
-        sigemptyset(&mask);
-        for (size_t i = 0; i < ELEMENTSOF(signals); i++)
-                sigaddset(&mask, signals[i]);
-        if (r >= 0 && sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
-                r = -errno;
-        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(signals); i++)
-                r = sd_event_add_signal(event, NULL, signals[i], on_signal, NULL);
         if (r < 0)
                 return r;
-        r = link_print_bound(listen_fd);
-        if (r < 0)
-                return r;
-        return blackhole_start(&blackhole, event, NULL, NULL);
+        return link_relay_start(event, listen_fd, on_signal, &blackhole, NULL);
 }
 
 int main(int argc, char *argv[]) {

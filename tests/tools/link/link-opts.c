@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,7 +115,7 @@ int link_parse_dir_option(LinkDir dirs[static _LINK_DIR_MAX], int base, int c, c
         return 0;
 }
 
-int link_print_bound(int fd) {
+static int link_print_bound(int fd) {
         struct sockaddr_storage bound;
         socklen_t len = sizeof(bound);
         char host[INET6_ADDRSTRLEN];
@@ -164,4 +165,25 @@ int link_parse_finish(const char *prog, const LinkAddrs *a, int optind, int argc
                 return -EINVAL;
         }
         return 0;
+}
+
+int link_relay_start(sd_event *event, int listen_fd, sd_event_signal_handler_t on_signal, Blackhole *b,
+                     blackhole_change_t on_change) {
+        static const int signals[] = { SIGTERM, SIGINT, SIGUSR1 };
+        sigset_t mask;
+        int r = 0;
+
+        sigemptyset(&mask);
+        for (size_t i = 0; i < ELEMENTSOF(signals); i++)
+                sigaddset(&mask, signals[i]);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return -errno;
+        for (size_t i = 0; r >= 0 && i < ELEMENTSOF(signals); i++)
+                r = sd_event_add_signal(event, NULL, signals[i], on_signal, NULL);
+        if (r < 0)
+                return r;
+        r = link_print_bound(listen_fd);
+        if (r < 0)
+                return r;
+        return blackhole_start(b, event, on_change, NULL);
 }

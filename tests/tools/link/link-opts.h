@@ -63,5 +63,7 @@ int link_parse_finish(const char *prog, const LinkAddrs *a, int optind, int argc
 int link_parse_addr(const char *s, struct sockaddr_storage *ret, socklen_t *ret_len);
 /* Applies the triple option with getopt value c (base as in LINK_OPT_VALUE) to dirs[]. */
 int link_parse_dir_option(LinkDir dirs[static _LINK_DIR_MAX], int base, int c, const char *arg);
-/* Prints "relay ADDR PORT" for the socket's bound address. */
-int link_print_bound(int fd);
+/* The end of a relay's setup: SIGTERM, SIGINT and SIGUSR1 go to on_signal through sd-event (blocked first, so
+ * none is lost right after readiness), "relay ADDR PORT" is printed for listen_fd, and the black holes start. */
+int link_relay_start(sd_event *event, int listen_fd, sd_event_signal_handler_t on_signal, Blackhole *b,
+                     blackhole_change_t on_change);
